@@ -1,0 +1,3 @@
+from skomirror.cli import main
+
+main()

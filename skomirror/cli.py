@@ -1,0 +1,126 @@
+"""The command line. Parsing and error wording only; the work is in `run`."""
+
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import click
+
+from skomirror import __version__
+from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
+from skomirror.progress import Progress
+from skomirror.retry import RetryPolicy
+from skomirror.run import DEFAULT_PARALLEL_IMAGES, RunOptions, run
+from skomirror.skopeo import RegistryAccess
+
+PROG = "skomirror"
+
+
+def _error(message: str) -> None:
+    click.echo(f"{PROG}: error: {message}", err=True)
+
+
+def _warn(message: str) -> None:
+    click.echo(f"{PROG}: warning: {message}", err=True)
+
+
+def _workspace_path(value: str) -> Path:
+    """oc-mirror spells it file://dir; a plain path works too."""
+    return Path(value[len("file://"):] if value.startswith("file://") else value)
+
+
+def _tls_option(side: str):
+    flag = f"--{side}-tls-verify"
+    return click.option(flag, type=click.BOOL, default=True, is_flag=False, flag_value=True, show_default=True,
+                        metavar="BOOL", help=f"Require HTTPS and verify certificates for the {side} "
+                                             f"({flag}=false allows plain HTTP).")
+
+
+def _cert_dir_option(side: str):
+    return click.option(f"--{side}-cert-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+                        help=f"Directory with *.crt (CA) and *.cert/*.key (client) files for the {side}.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name=PROG)
+def cli() -> None:
+    """Mirror OpenShift image sets with concurrent skopeo copies.
+
+    Reads oc-mirror's ImageSetConfiguration and produces oc-mirror's mirror layout.
+    """
+
+
+@cli.command("run")
+@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("dest")
+@click.option("--from", "from_dir", metavar="file://DIR", help="Disk to mirror: push archives from DIR (not yet).")
+@click.option("--workspace", default="skomirror-workspace", show_default=True, metavar="DIR",
+              help="Where mapping.txt, results.json, errors and per-image logs go.")
+@click.option("--dry-run", is_flag=True, help="Plan and check only: write mapping.txt and missing.txt, copy nothing.")
+@click.option("--parallel-images", type=click.IntRange(1, 64), default=DEFAULT_PARALLEL_IMAGES, show_default=True,
+              help="Images copied at the same time.")
+@click.option("--parallel-layers", type=click.IntRange(1, 64),
+              help="Layers copied at the same time within one image (skopeo >= 1.16; older skopeo uses 6).")
+@click.option("--retry-times", type=click.IntRange(0, 100), default=5, show_default=True,
+              help="Retries of a transient failure (network, 5xx, 429) per image.")
+@click.option("--retry-delay", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS",
+              help="Fixed delay between retries; 0 means exponential backoff (1s, 2s, 4s... with jitter).")
+@click.option("--max-nested-paths", type=click.IntRange(0), default=0, show_default=True,
+              help="Fold destination paths deeper than this into their last component (0: keep paths).")
+@click.option("--authfile", type=click.Path(path_type=Path, dir_okay=False), envvar="REGISTRY_AUTH_FILE",
+              help="containers-auth.json with registry credentials [default: $REGISTRY_AUTH_FILE, else skopeo's "
+                   "default].")
+@_tls_option("src")
+@_tls_option("dest")
+@_cert_dir_option("src")
+@_cert_dir_option("dest")
+def run_command(config: Path, dest: str, from_dir: Optional[str], workspace: str, dry_run: bool,
+                parallel_images: int, parallel_layers: Optional[int], retry_times: int, retry_delay: float,
+                max_nested_paths: int, authfile: Optional[Path], src_tls_verify: bool, dest_tls_verify: bool,
+                src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
+    """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
+
+    DEST is docker://registry[:port][/namespace] for mirror to mirror.
+
+    \b
+    Exit codes: 0 all mirrored; 1 usage, config or setup error; 8 some additional
+    image failed (2 release, 4 operator, bits OR-ed); 130 interrupted.
+    """
+    options = RunOptions(
+        config=config,
+        destination=dest,
+        workspace=_workspace_path(workspace),
+        from_dir=from_dir,
+        dry_run=dry_run,
+        parallel_images=parallel_images,
+        parallel_layers=parallel_layers,
+        retry=RetryPolicy(retry_times, retry_delay),
+        max_nested_paths=max_nested_paths,
+        authfile=authfile,
+        source_access=RegistryAccess(src_tls_verify, src_cert_dir),
+        destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
+    )
+    return run(options, Progress(), _warn)
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    try:
+        code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else PROG
+        _error(f"{exc.format_message()} (see '{command} --help')")
+        code = EXIT_GENERIC
+    except (click.Abort, KeyboardInterrupt):
+        _error("interrupted")
+        code = EXIT_INTERRUPTED
+    except SkomirrorError as exc:
+        _error(str(exc))
+        code = exc.exit_code
+    except click.ClickException as exc:
+        _error(exc.format_message())
+        code = exc.exit_code or EXIT_GENERIC
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""Collectors turn ISC sections into images to mirror, one module per section.
+
+A section without a collector is refused with its location, never skipped:
+a user must not believe a release or catalog was mirrored when it was not.
+"""
+
+from typing import List
+
+from skomirror.collectors import additional
+from skomirror.collectors.types import CollectedImage, ImageKind
+from skomirror.config.model import ImageSetConfiguration, Where
+from skomirror.errors import ConfigError
+
+__all__ = ["CollectedImage", "ImageKind", "collect"]
+
+_NOT_YET = "skomirror cannot mirror this section yet; remove it (or mirror it with oc-mirror meanwhile)"
+
+
+def _refuse_unsupported(config: ImageSetConfiguration) -> None:
+    mirror = config.mirror
+    sections = [
+        ("platform", mirror.platform, "release payloads"),
+        ("operators", mirror.operators, "operator catalogs"),
+        ("helm", mirror.helm, "helm charts"),
+        ("samples", mirror.samples, "samples (oc-mirror does not implement them either)"),
+    ]
+    for key, value, what in sections:
+        if value:
+            where: Where = value[0].where if isinstance(value, list) else value.where
+            raise ConfigError(f"{where.file}:{where.line}: mirror.{key}: {what}: {_NOT_YET}")
+
+
+def collect(config: ImageSetConfiguration) -> List[CollectedImage]:
+    _refuse_unsupported(config)
+    return additional.collect(config.mirror.additional_images)

@@ -1,0 +1,49 @@
+"""What every collector hands to the plan."""
+
+import enum
+from dataclasses import dataclass
+from typing import Optional
+
+from skomirror.config.model import Where
+from skomirror.errors import EXIT_ADDITIONAL, EXIT_HELM, EXIT_OPERATOR, EXIT_RELEASE
+from skomirror.imageref import ImageRef
+
+
+class ImageKind(enum.Enum):
+    """oc-mirror's image types; the value is its copy priority (lower copies first)."""
+
+    RELEASE_CONTENT = 1
+    KUBEVIRT = 2
+    RELEASE = 3
+    GRAPH = 4
+    OPERATOR_RELATED = 5
+    ADDITIONAL = 6
+    HELM = 7
+    OPERATOR_BUNDLE = 8
+    OPERATOR_CATALOG = 9
+
+    @property
+    def group(self) -> str:
+        """The family reported in summaries and exit codes."""
+        if self in (ImageKind.RELEASE_CONTENT, ImageKind.KUBEVIRT, ImageKind.RELEASE, ImageKind.GRAPH):
+            return "release"
+        if self in (ImageKind.OPERATOR_RELATED, ImageKind.OPERATOR_BUNDLE, ImageKind.OPERATOR_CATALOG):
+            return "operator"
+        return "helm" if self is ImageKind.HELM else "additional"
+
+    @property
+    def exit_code(self) -> int:
+        return {"release": EXIT_RELEASE, "operator": EXIT_OPERATOR, "helm": EXIT_HELM}.get(
+            self.group, EXIT_ADDITIONAL)
+
+
+@dataclass(frozen=True)
+class CollectedImage:
+    """An image to mirror. `target_repo`/`target_tag` override the default destination name."""
+
+    source: ImageRef
+    origin: str
+    kind: ImageKind
+    where: Where
+    target_repo: Optional[str] = None
+    target_tag: Optional[str] = None

@@ -1,0 +1,169 @@
+"""Running the plan: a bounded pool of workers, each driving one skopeo at a time.
+
+Workers pull from a queue rather than running in batches, so one slow image
+never holds the others back. The main thread only waits, which keeps it free
+to take Ctrl-C or SIGTERM and stop every child.
+"""
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Generic, List, Optional, TypeVar
+
+from skomirror.failures import Failure, Kind
+from skomirror.plan import PlannedImage
+from skomirror.processes import Stopped
+from skomirror.retry import RetryPolicy, SkopeoFailed
+from skomirror.runner import SkopeoRunner
+from skomirror.scheduler import Footprint, RepositoryScheduler
+from skomirror.survey import Survey, Surveyor
+
+PENDING, COPIED, SKIPPED, FAILED, INTERRUPTED = "pending", "copied", "skipped", "failed", "interrupted"
+
+T = TypeVar("T")
+
+
+@dataclass
+class ImageRecord:
+    """Everything known about one planned image during and after the run."""
+
+    image: PlannedImage
+    log: Path
+    survey: Optional[Survey] = None
+    status: str = PENDING
+    digest: Optional[str] = None
+    attempts: int = 0
+    seconds: float = 0.0
+    failure: Optional[Failure] = None
+
+    @property
+    def size(self) -> Optional[int]:
+        facts = self.survey.source if self.survey else None
+        return facts.size if facts else None
+
+    @property
+    def footprint(self) -> Footprint:
+        facts = self.survey.source if self.survey else None
+        return frozenset(facts.blobs) | frozenset(facts.manifests) if facts else None
+
+    def fail(self, failure: Failure) -> None:
+        self.failure = failure
+        self.status = INTERRUPTED if failure.kind is Kind.INTERRUPTED else FAILED
+
+
+class WorkerPool(Generic[T]):
+    """`size` threads calling `work(task)` for each task `next_task()` hands out, until it returns None."""
+
+    def __init__(self, size: int, next_task: Callable[[], Optional[T]], work: Callable[[T], None]):
+        self._next_task = next_task
+        self._work = work
+        self._errors: List[BaseException] = []
+        self._threads = [threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True) for i in range(size)]
+
+    def _loop(self) -> None:
+        try:
+            while True:
+                task = self._next_task()
+                if task is None:
+                    return
+                self._work(task)
+        except BaseException as exc:  # a bug in a worker must not vanish with its thread
+            self._errors.append(exc)
+
+    def run(self) -> None:
+        for thread in self._threads:
+            thread.start()
+        self.wait()
+
+    def wait(self) -> None:
+        for thread in self._threads:
+            while thread.is_alive():
+                thread.join(0.2)  # short joins keep the main thread responsive to signals
+        if self._errors:
+            raise self._errors[0]
+
+
+class Executor:
+    def __init__(self, runner: SkopeoRunner, parallel_images: int, on_done: Callable[[ImageRecord], None]):
+        self.runner = runner
+        self.parallel_images = parallel_images
+        self.on_done = on_done
+        self._lock = threading.Lock()
+        self._stop_hooks: List[Callable[[], None]] = []
+
+    def stop(self) -> None:
+        """Stop every child and start nothing more; safe to call from the main thread at any time."""
+        self.runner.children.stop_all()
+        for hook in list(self._stop_hooks):
+            hook()
+
+    def _pool(self, size: int, next_task, work, stop_hook) -> None:
+        self._stop_hooks = [stop_hook]
+        pool = WorkerPool(size, next_task, work)
+        try:
+            pool.run()
+        except KeyboardInterrupt:
+            self.stop()
+            pool.wait()
+            raise
+
+    def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
+        try:
+            record.survey = Surveyor(self.runner, retry).survey(record.image, record.log)
+        except Stopped:
+            record.survey = Survey(failure=Failure(Kind.INTERRUPTED, "interrupted", ""))
+        if record.survey.failure:
+            record.fail(record.survey.failure)
+        elif record.survey.up_to_date:
+            record.status, record.digest = SKIPPED, record.survey.destination_digest
+
+    def survey_all(self, records: List[ImageRecord]) -> None:
+        """Survey every record not surveyed yet."""
+        queue = [record for record in records if record.survey is None]
+
+        def next_record() -> Optional[ImageRecord]:
+            with self._lock:
+                return queue.pop(0) if queue else None
+
+        def work(record: ImageRecord) -> None:
+            self.survey_one(record)
+            self.on_done(record)
+
+        self._pool(self.parallel_images, next_record, work, queue.clear)
+
+    def copy_all(self, records: List[ImageRecord]) -> None:
+        scheduler = RepositoryScheduler(records, lambda r: r.image.destination.repository, lambda r: r.footprint)
+
+        def work(record: ImageRecord) -> None:
+            try:
+                self.copy(record)
+            finally:
+                scheduler.finished(record)
+                self.on_done(record)
+
+        self._pool(self.parallel_images, scheduler.next, work, scheduler.stop)
+
+    def copy(self, record: ImageRecord) -> None:
+        started = time.monotonic()
+        source = record.image.source.transport_spec
+        destination = f"docker://{record.image.destination}"
+
+        def attempt() -> str:
+            record.attempts += 1
+            return self.runner.copy_once(source, destination, record.log, record.attempts)
+
+        def note_retry(failure: Failure, delay: float) -> None:
+            with open(record.log, "a") as log:
+                log.write(f"=== {failure.kind.value} failure ({failure.label}); retrying in {delay:.1f}s\n")
+
+        try:
+            pushed = self.runner.retry.call(attempt, self.runner.children.stopping, note_retry)
+            record.status = COPIED
+            record.digest = pushed or (record.survey.source_digest if record.survey else None)
+        except SkopeoFailed as failed:
+            record.fail(failed.failure)
+        except Stopped:
+            record.fail(Failure(Kind.INTERRUPTED, "interrupted", ""))
+        finally:
+            record.seconds += time.monotonic() - started

@@ -1,0 +1,89 @@
+"""Reading image manifests: which blobs an image needs, and how big they are."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+INDEX_TYPES = frozenset({
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+})
+SCHEMA1_TYPES = frozenset({
+    "application/vnd.docker.distribution.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws",
+})
+
+
+class ManifestError(ValueError):
+    pass
+
+
+def digest_of(raw: bytes) -> str:
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+@dataclass(frozen=True)
+class Descriptor:
+    digest: str
+    size: Optional[int]  # schema 1 manifests do not record blob sizes
+    media_type: str = ""
+    platform: str = ""
+
+
+@dataclass(frozen=True)
+class Manifest:
+    digest: str
+    media_type: str
+    size: int
+    children: Tuple[Descriptor, ...] = ()  # an index's per-platform manifests
+    blobs: Tuple[Descriptor, ...] = ()  # an image's config and layers
+
+    @property
+    def is_index(self) -> bool:
+        return self.media_type in INDEX_TYPES
+
+
+def parse_manifest(raw: bytes) -> Manifest:
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise ManifestError(f"manifest is not JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise ManifestError("manifest is not a JSON object")
+    media_type = document.get("mediaType") or _guess_media_type(document)
+    digest = digest_of(raw)
+    if media_type in INDEX_TYPES:
+        children = tuple(_descriptor(entry) for entry in document.get("manifests") or [])
+        return Manifest(digest, media_type, len(raw), children=children)
+    if media_type in SCHEMA1_TYPES:
+        layers = tuple(Descriptor(entry["blobSum"], None) for entry in document.get("fsLayers") or [])
+        return Manifest(digest, media_type, len(raw), blobs=_unique(layers))
+    blobs = [_descriptor(document["config"])] if "config" in document else []
+    blobs += [_descriptor(entry) for entry in document.get("layers") or []]
+    return Manifest(digest, media_type, len(raw), blobs=_unique(blobs))
+
+
+def _guess_media_type(document: dict) -> str:
+    if "manifests" in document:
+        return "application/vnd.oci.image.index.v1+json"
+    if document.get("schemaVersion") == 1:
+        return "application/vnd.docker.distribution.manifest.v1+json"
+    return "application/vnd.oci.image.manifest.v1+json"
+
+
+def _descriptor(entry: dict) -> Descriptor:
+    try:
+        platform = entry.get("platform") or {}
+        platform_text = "/".join(filter(None, (platform.get("os"), platform.get("architecture"),
+                                               platform.get("variant"))))
+        return Descriptor(entry["digest"], entry.get("size"), entry.get("mediaType", ""), platform_text)
+    except (KeyError, AttributeError, TypeError) as exc:
+        raise ManifestError(f"malformed descriptor {entry!r}: {exc}") from None
+
+
+def _unique(descriptors) -> Tuple[Descriptor, ...]:
+    seen: Dict[str, Descriptor] = {}
+    for descriptor in descriptors:
+        seen.setdefault(descriptor.digest, descriptor)
+    return tuple(seen.values())

@@ -1,0 +1,117 @@
+"""What a run leaves behind: mapping.txt, missing.txt, results.json, the errors file and the summary."""
+
+import json
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK
+from skomirror.executor import COPIED, FAILED, INTERRUPTED, PENDING, SKIPPED, ImageRecord
+from skomirror.imageref import DOCKER_TRANSPORT
+from skomirror.plan import Plan
+from skomirror.progress import format_bytes, format_duration
+from skomirror.workspace import Workspace
+
+
+@dataclass
+class RunInfo:
+    destination: str
+    skopeo_version: str
+    started: str
+    elapsed: float = 0.0
+    dry_run: bool = False
+    interrupted: bool = False
+    warnings: List[str] = field(default_factory=list)
+
+
+def mapping_text(plan: Plan) -> str:
+    return "".join(image.mapping_line + "\n" for image in plan.images)
+
+
+def missing_text(records: Sequence[ImageRecord]) -> str:
+    return "".join(record.image.mapping_line + "\n" for record in records if record.status == PENDING)
+
+
+def _record_json(record: ImageRecord) -> Dict:
+    failure = record.failure
+    return {
+        "source": record.image.source.transport_spec,
+        "destination": f"{DOCKER_TRANSPORT}{record.image.destination}",
+        "origin": record.image.origin,
+        "type": record.image.kind.group,
+        "status": record.status,
+        "digest": record.digest,
+        "size": record.size,
+        "attempts": record.attempts,
+        "seconds": round(record.seconds, 3),
+        "error": None if failure is None else {"kind": failure.kind.value, "reason": failure.label,
+                                               "message": failure.message},
+        "log": str(record.log),
+    }
+
+
+def results_text(records: Sequence[ImageRecord], info: RunInfo, plan: Plan) -> str:
+    document = {
+        "run": {
+            "destination": info.destination,
+            "skopeo": info.skopeo_version,
+            "started": info.started,
+            "seconds": round(info.elapsed, 3),
+            "dryRun": info.dry_run,
+            "interrupted": info.interrupted,
+            "counts": dict(_counts(records)),
+            "blocked": [entry.image.origin for entry in plan.blocked],
+            "warnings": info.warnings,
+        },
+        "images": [_record_json(record) for record in records],
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def errors_text(records: Sequence[ImageRecord]) -> str:
+    """oc-mirror's mirroring_errors format, one failed image per line."""
+    return "".join(f"error mirroring image {record.image.origin} error: {record.failure.one_line}\n"
+                   for record in records if record.status == FAILED and record.failure)
+
+
+def _counts(records: Sequence[ImageRecord]) -> Dict[str, int]:
+    counts = {status: 0 for status in (COPIED, SKIPPED, FAILED, INTERRUPTED, PENDING)}
+    for record in records:
+        counts[record.status] += 1
+    return counts
+
+
+def exit_code(records: Sequence[ImageRecord], interrupted: bool) -> int:
+    """oc-mirror's bit mask over the families that lost an image; 130 after an interrupt."""
+    if interrupted:
+        return EXIT_INTERRUPTED
+    code = EXIT_OK
+    for record in records:
+        if record.status == FAILED:
+            code |= record.image.kind.exit_code
+    return code
+
+
+def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Workspace,
+                  plan: Optional[Plan] = None) -> List[str]:
+    counts = _counts(records)
+    copied_bytes = sum(record.size or 0 for record in records if record.status == COPIED)
+    rate = copied_bytes / info.elapsed if info.elapsed > 0 else 0
+    head = (f"{len(records)} images: {counts[COPIED]} copied, {counts[SKIPPED]} skipped (already mirrored), "
+            f"{counts[FAILED]} failed")
+    if counts[INTERRUPTED] or counts[PENDING]:
+        head += f", {counts[INTERRUPTED] + counts[PENDING]} not finished"
+    lines = [head, f"{format_bytes(copied_bytes)} copied in {format_duration(info.elapsed)} "
+                   f"({format_bytes(rate)}/s)"]
+    if plan is not None and plan.blocked:
+        lines.append(f"{len(plan.blocked)} images excluded by blockedImages")
+    if counts[COPIED] == 0 and counts[SKIPPED] == len(records) and records:
+        lines.append("nothing to copy: every image is already at the destination")
+    failed = [record for record in records if record.status == FAILED]
+    if failed:
+        lines.append("failed images:")
+        for record in failed:
+            lines.append(f"  {record.image.origin} -> {record.image.destination}: {record.failure.one_line}")
+            lines.append(f"    log: {record.log}")
+        lines.append(f"errors: {workspace.errors}")
+    lines.append(f"results: {workspace.results}")
+    return lines

@@ -1,0 +1,164 @@
+"""Every skopeo command line skomirror runs is built here.
+
+The installed skopeo is probed once: Debian 12 ships 1.9.3, RHEL 9 much
+newer, and their flags differ. Credentials never appear on a command line:
+they reach skopeo through an auth file (`--authfile`) or skopeo's defaults.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import FrozenSet, List, Optional, Tuple
+
+from plumbum import local
+from plumbum.commands.processes import CommandNotFound, ProcessExecutionError
+
+from skomirror.errors import SkomirrorError
+
+INSTALL_HINT = "install it: dnf install -y skopeo (RHEL, Fedora) or apt-get install -y skopeo (Debian, Ubuntu)"
+# The oldest skopeo with --preserve-digests and --multi-arch, without which a mirror's digests could change.
+MINIMUM_VERSION = (1, 6, 0)
+LAYER_DEFAULT = 6  # containers/image's built-in parallel blob copies per image
+_FLAG_LINE = re.compile(r"^\s+(?:-\w,\s+)?--([a-z0-9][a-z0-9.-]*)", re.MULTILINE)
+_VERSION = re.compile(r"version\s+v?(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    version: Tuple[int, int, int]
+    copy_flags: FrozenSet[str]
+
+    @property
+    def version_text(self) -> str:
+        return ".".join(map(str, self.version))
+
+    def has(self, flag: str) -> bool:
+        return flag in self.copy_flags
+
+
+def parse_version(text: str) -> Tuple[int, int, int]:
+    match = _VERSION.search(text)
+    if not match:
+        raise SkomirrorError(f"cannot read the skopeo version from {text.strip()!r}")
+    return int(match[1]), int(match[2]), int(match[3] or 0)
+
+
+def parse_flags(help_text: str) -> FrozenSet[str]:
+    return frozenset(_FLAG_LINE.findall(help_text))
+
+
+def check_authfile(path: Path) -> None:
+    """Refuse an unreadable or malformed auth file up front; never echo its content."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except OSError as exc:
+        raise SkomirrorError(f"--authfile {path}: cannot read it: {exc.strerror or exc}") from None
+    except ValueError:
+        raise SkomirrorError(f"--authfile {path}: not valid JSON; expected a containers-auth.json file "
+                             "(skopeo login --authfile writes one)") from None
+    if not isinstance(document, dict) or not isinstance(document.get("auths", {}), dict) or \
+            not ("auths" in document or "credHelpers" in document):
+        raise SkomirrorError(f"--authfile {path}: no \"auths\" object; expected a containers-auth.json file")
+
+
+@dataclass(frozen=True)
+class RegistryAccess:
+    """How skopeo reaches one side (source or destination) of a copy."""
+
+    tls_verify: bool = True
+    cert_dir: Optional[Path] = None
+
+
+@dataclass(frozen=True)
+class CopySettings:
+    source: RegistryAccess = field(default_factory=RegistryAccess)
+    destination: RegistryAccess = field(default_factory=RegistryAccess)
+    authfile: Optional[Path] = None
+    parallel_layers: Optional[int] = None
+
+
+class Skopeo:
+    """The located skopeo binary, its capabilities, and the command lines for it."""
+
+    def __init__(self, binary: str, capabilities: Capabilities):
+        self.binary = binary
+        self.capabilities = capabilities
+        self.warnings: List[str] = []
+
+    @classmethod
+    def locate(cls, binary: str = "skopeo") -> "Skopeo":
+        try:
+            command = local[binary] if "/" in binary else local.get(binary)
+        except CommandNotFound:
+            raise SkomirrorError(f"skopeo not found on PATH; {INSTALL_HINT}") from None
+        return cls.probe(str(command.executable))
+
+    @classmethod
+    def probe(cls, binary: str) -> "Skopeo":
+        command = local[binary]
+        try:
+            version = parse_version(command("--version"))
+            flags = parse_flags(command("copy", "--help"))
+        except (ProcessExecutionError, OSError) as exc:
+            raise SkomirrorError(f"{binary} does not run: {str(exc).strip().splitlines()[0]}") from None
+        capabilities = Capabilities(version, flags)
+        missing = [flag for flag in ("preserve-digests", "digestfile") if not capabilities.has(flag)]
+        if version < MINIMUM_VERSION or missing:
+            needs = ", ".join(f"--{flag}" for flag in missing) or "--preserve-digests"
+            raise SkomirrorError(
+                f"skopeo {capabilities.version_text} is too old: skomirror needs {needs} "
+                f"(skopeo >= {'.'.join(map(str, MINIMUM_VERSION))}); {INSTALL_HINT}")
+        return cls(binary, capabilities)
+
+    def _global_args(self) -> List[str]:
+        # Like oc-mirror without --secure-policy: mirroring copies bytes, it does not admit images to run.
+        return ["--insecure-policy"]
+
+    def configure_layers(self, parallel_layers: Optional[int]) -> List[str]:
+        """The per-image layer parallelism flags; warns once when this skopeo cannot take them."""
+        if parallel_layers is None:
+            return []
+        if self.capabilities.has("image-parallel-copies"):
+            return ["--image-parallel-copies", str(parallel_layers)]
+        message = (f"skopeo {self.capabilities.version_text} has no --image-parallel-copies (added in 1.16): "
+                   f"--parallel-layers {parallel_layers} is ignored and each copy uses skopeo's built-in "
+                   f"{LAYER_DEFAULT} parallel layers")
+        if message not in self.warnings:
+            self.warnings.append(message)
+        return []
+
+    def copy_args(self, source: str, destination: str, settings: CopySettings, digestfile: Path) -> List[str]:
+        """`skopeo copy` of every platform, keeping digests, writing the pushed digest to `digestfile`."""
+        args = self._global_args() + ["copy"]
+        args += ["--multi-arch", "all"] if self.capabilities.has("multi-arch") else ["--all"]
+        args += ["--preserve-digests", "--digestfile", str(digestfile)]
+        args += self.configure_layers(settings.parallel_layers)
+        if settings.authfile:
+            args += ["--authfile", str(settings.authfile)]
+        args += _access_args(settings.source, "src-")
+        args += _access_args(settings.destination, "dest-")
+        return args + [source, destination]
+
+    def inspect_raw_args(self, reference: str, access: RegistryAccess, authfile: Optional[Path]) -> List[str]:
+        """The cheapest way to a manifest and its digest: two requests, no config or tag listing."""
+        args = self._global_args() + ["inspect", "--raw"]
+        if authfile:
+            args += ["--authfile", str(authfile)]
+        return args + _access_args(access, "") + [reference]
+
+    def command(self, args: List[str]):
+        """A plumbum command, ready to be started by the executor."""
+        return local[self.binary][args]
+
+    def command_line(self, args: List[str]) -> str:
+        return " ".join([self.binary] + args)
+
+
+def _access_args(access: RegistryAccess, prefix: str) -> List[str]:
+    args = []
+    if not access.tls_verify:
+        args.append(f"--{prefix}tls-verify=false")
+    if access.cert_dir:
+        args += [f"--{prefix}cert-dir", str(access.cert_dir)]
+    return args

@@ -1,0 +1,55 @@
+"""The workspace: where a run leaves its mapping, results, errors and per-image logs.
+
+Owner-only permissions throughout: logs name private registries and repositories.
+"""
+
+import os
+import re
+import time
+from pathlib import Path
+
+from skomirror.errors import SkomirrorError
+from skomirror.imageref import ImageRef
+
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+class Workspace:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+        self.run_id = time.strftime("%Y%m%d-%H%M%S")
+        self.logs = self.root / "logs" / self.run_id
+
+    mapping = property(lambda self: self.root / "mapping.txt")
+    missing = property(lambda self: self.root / "missing.txt")
+    results = property(lambda self: self.root / "results.json")
+    errors = property(lambda self: self.root / "mirroring_errors.txt")
+
+    def prepare(self) -> "Workspace":
+        try:
+            for directory in (self.root, self.root / "logs", self.logs):
+                directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise SkomirrorError(f"workspace {self.root} is not writable: {exc.strerror or exc}") from None
+        os.chmod(self.root, DIR_MODE)
+        return self
+
+    def log_path(self, index: int, destination: ImageRef) -> Path:
+        return self.logs / f"{index:04d}_{_safe(destination.path)}_{_safe(destination.tag or '')}.log"
+
+    def write(self, path: Path, text: str) -> Path:
+        """Replace a file atomically, so an interrupted run never leaves half a results.json."""
+        temporary = path.with_name(f".{path.name}.tmp")
+        fd = os.open(str(temporary), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+        return path
