@@ -1,0 +1,131 @@
+"""Retry decisions of a copy, driven through fake skopeo processes."""
+
+from pathlib import Path
+
+import pytest
+
+from skomirror.collectors.types import ImageKind
+from skomirror.config.model import NOWHERE
+from skomirror.executor import COPIED, FAILED, SKIPPED, Executor, ImageRecord
+from skomirror.imageref import ImageRef
+from skomirror.plan import PlannedImage
+from skomirror.processes import ChildProcesses
+from skomirror.retry import RetryPolicy
+from skomirror.runner import SkopeoRunner
+from skomirror.skopeo import CopySettings
+from tests.unit.conftest import FAKE_SKOPEO
+
+DIGEST = "sha256:" + "c" * 64
+COPY = [FAKE_SKOPEO, "--insecure-policy", "copy"]
+INSPECT = [FAKE_SKOPEO, "--insecure-policy", "inspect", "--raw"]
+
+
+def fatal(message: str) -> str:
+    return f'time="2026-11-28T16:04:43Z" level=fatal msg="{message}"\n'
+
+
+def write_digestfile(process):
+    args = process.args
+    Path(args[args.index("--digestfile") + 1]).write_text(DIGEST)
+
+
+@pytest.fixture
+def record(tmp_path) -> ImageRecord:
+    image = PlannedImage(ImageRef.parse("src.example/a/b:1"), ImageRef.parse("dst.example/a/b:1"), "src.example/a/b:1",
+                         ImageKind.ADDITIONAL, NOWHERE)
+    return ImageRecord(image, tmp_path / "0001.log")
+
+
+@pytest.fixture
+def executor(old_skopeo) -> Executor:
+    runner = SkopeoRunner(old_skopeo, ChildProcesses(), CopySettings(), RetryPolicy(retry_times=3, delay=0.001))
+    return Executor(runner, parallel_images=2, on_done=lambda record: None)
+
+
+def test_transient_failures_are_retried_until_success(fake_process, executor, record):
+    fake_process.register(COPY + [fake_process.any()], stderr=fatal("received unexpected HTTP status: 503 "
+                                                                    "Service Unavailable"), returncode=1)
+    fake_process.register(COPY + [fake_process.any()], stderr=fatal("read: connection reset by peer"), returncode=1)
+    fake_process.register(COPY + [fake_process.any()], stdout="Writing manifest to image destination\n",
+                          callback=write_digestfile)
+    executor.copy(record)
+    assert (record.status, record.attempts, record.digest) == (COPIED, 3, DIGEST)
+    log = record.log.read_text()
+    assert log.count("copy attempt") == 3 and "retrying in" in log and "Writing manifest" in log
+
+
+def test_permanent_failure_is_not_retried(fake_process, executor, record):
+    fake_process.register(COPY + [fake_process.any()],
+                          stderr=fatal("reading manifest 1 in src.example/a/b: manifest unknown: manifest unknown"),
+                          returncode=1)
+    executor.copy(record)
+    assert (record.status, record.attempts) == (FAILED, 1)
+    assert record.failure.label == "image not found"
+    assert fake_process.call_count(COPY + [fake_process.any()]) == 1
+
+
+def test_race_class_is_retried(fake_process, executor, record):
+    fake_process.register(COPY + [fake_process.any()], returncode=1,
+                          stderr=fatal("writing blob: failed to read from destination repository a/b: 500 "
+                                       "(Internal Server Error)"))
+    fake_process.register(COPY + [fake_process.any()], callback=write_digestfile)
+    executor.copy(record)
+    assert (record.status, record.attempts) == (COPIED, 2)
+
+
+def test_gives_up_after_retry_times(fake_process, executor, record):
+    fake_process.register(COPY + [fake_process.any()], returncode=1, occurrences=10,
+                          stderr=fatal("dial tcp 10.0.0.1:443: connect: connection refused"))
+    executor.copy(record)
+    assert (record.status, record.attempts) == (FAILED, 4)  # 1 + --retry-times 3
+    assert record.failure.label == "connection refused"
+
+
+def test_an_interrupt_stops_retrying(fake_process, executor, record):
+    def stop_during_attempt(process):
+        executor.runner.children.stopping.set()
+
+    fake_process.register(COPY + [fake_process.any()], returncode=1, callback=stop_during_attempt,
+                          stderr=fatal("connection refused"))
+    executor.copy(record)
+    assert record.status == "interrupted" and record.attempts == 1
+
+
+def manifest(layer: str) -> bytes:
+    return (b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:'
+            + b"a" * 64 + b'","size":10},"layers":[{"digest":"sha256:' + layer.encode() * 64 + b'","size":100}]}')
+
+
+def test_survey_skips_an_image_already_at_the_destination(fake_process, executor, record):
+    raw = manifest("1")
+    fake_process.register(INSPECT + ["docker://src.example/a/b:1"], stdout=raw)
+    fake_process.register(INSPECT + ["docker://dst.example/a/b:1"], stdout=raw)
+    executor.survey_one(record)
+    assert record.status == SKIPPED and record.size == 110
+
+
+def test_survey_marks_a_changed_image_for_copy(fake_process, executor, record):
+    fake_process.register(INSPECT + ["docker://src.example/a/b:1"], stdout=manifest("1"))
+    fake_process.register(INSPECT + ["docker://dst.example/a/b:1"], stdout=manifest("2"))
+    executor.survey_one(record)
+    assert record.status == "pending" and record.survey.destination_digest != record.survey.source_digest
+
+
+def test_survey_of_a_digest_source_checks_only_the_destination_when_mirrored(fake_process, executor, tmp_path):
+    raw = manifest("3")
+    from skomirror.manifests import digest_of
+    source = ImageRef.parse(f"src.example/a/b@{digest_of(raw)}")
+    image = PlannedImage(source, ImageRef.parse("dst.example/a/b:x"), str(source), ImageKind.ADDITIONAL, NOWHERE)
+    record = ImageRecord(image, tmp_path / "d.log")
+    fake_process.register(INSPECT + ["docker://dst.example/a/b:x"], stdout=raw)
+    executor.survey_one(record)
+    assert record.status == SKIPPED
+    assert fake_process.call_count(INSPECT + [fake_process.any()]) == 1
+
+
+def test_survey_treats_manifest_unknown_at_destination_as_missing(fake_process, executor, record):
+    fake_process.register(INSPECT + ["docker://src.example/a/b:1"], stdout=manifest("1"))
+    fake_process.register(INSPECT + ["docker://dst.example/a/b:1"], returncode=1,
+                          stderr=fatal("reading manifest 1 in dst.example/a/b: manifest unknown: manifest unknown"))
+    executor.survey_one(record)
+    assert record.status == "pending" and record.survey.destination_digest is None
