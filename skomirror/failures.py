@@ -34,6 +34,8 @@ RULES = (
     Rule(r"failed to read from destination repository", Kind.RACE, "registry blob race (500 on blob check)"),
     Rule(r"manifest blob unknown|blob unknown to registry", Kind.RACE, "manifest blob unknown"),
     Rule(r"digest invalid", Kind.RACE, "digest invalid"),
+    # c/image hides a failed OCI index upload behind this when it may not convert (seen in same-repository races)
+    Rule(r"must be converted to type .*Instructed to preserve digests", Kind.RACE, "manifest list upload failed"),
     Rule(r"blob upload unknown|blob upload invalid", Kind.TRANSIENT, "blob upload lost"),
     Rule(r"toomanyrequests|too many requests|\b429\b", Kind.TRANSIENT, "rate limited (429)"),
     Rule(r"unexpected HTTP status: 5\d\d|status code from registry 5\d\d|\b5\d\d \((Internal Server Error|Bad "

@@ -66,6 +66,9 @@ CASES = [
      "manifest blob unknown: blob unknown to registry\n", Kind.RACE, "manifest blob unknown"),
     ("writing blob: uploading layer to http://127.0.0.1:5341/v2/r/blobs/uploads/u?digest=sha256%3Aab: "
      "digest invalid", Kind.RACE, "digest invalid"),
+    ('Manifest list must be converted to type "application/vnd.docker.distribution.manifest.list.v2+json" to be '
+     'written to destination, but we cannot modify it: "Instructed to preserve digests"', Kind.RACE,
+     "manifest list upload failed"),
     # worded as the Go errors read; not captured from a live failure
     ('writing blob: Patch "http://r/v2/x/blobs/uploads/u": write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe',
      Kind.TRANSIENT, "broken pipe"),

@@ -1,0 +1,173 @@
+"""A WAN emulator: an asyncio TCP proxy with one-way latency and bandwidth caps.
+
+Put in front of a registry on 127.0.0.1 it makes loopback behave like a
+long, thin link: each chunk is delayed by the one-way latency (pipelined, so
+latency does not cap throughput) and paced by a per-connection and an
+aggregate token bucket. It counts the bytes it served, so a benchmark can
+compare them with the unique bytes an image set really needs.
+"""
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import Optional
+
+CHUNK = 64 * 1024
+
+
+class Pacer:
+    """Paces bytes to `rate` per second; shared by every connection when used as the aggregate cap.
+
+    Only touched from the event loop's thread, so it needs no lock.
+    """
+
+    def __init__(self, rate: Optional[float]):
+        self.rate = rate
+        self._next_free = time.monotonic()
+
+    def reserve(self, count: int) -> float:
+        """Book `count` bytes; returns when they are allowed to have left."""
+        if not self.rate:
+            return 0.0
+        self._next_free = max(time.monotonic(), self._next_free) + count / self.rate
+        return self._next_free
+
+
+@dataclass
+class Counters:
+    connections: int = 0
+    bytes_down: int = 0  # served to clients: what a mirror pulls
+    bytes_up: int = 0
+
+
+class WanProxy:
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1", latency: float = 0.02,
+                 connection_rate: Optional[float] = 10e6, total_rate: Optional[float] = 50e6):
+        """latency: one-way seconds (RTT/2); rates in bytes per second, None for unlimited."""
+        self.target = (target_host, target_port)
+        self.latency = latency
+        self.connection_rate = connection_rate
+        self.total_rate = total_rate
+        self.counters = Counters()
+        self.port = 0
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        self._server = None
+        self._thread: Optional[threading.Thread] = None
+        self._ready = threading.Event()
+
+    @property
+    def host(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def reset_counters(self) -> None:
+        self.counters = Counters()
+
+    async def _pump(self, reader, writer, pacer: Pacer, aggregate: Pacer, downstream: bool) -> None:
+        queue: asyncio.Queue = asyncio.Queue(maxsize=64)
+
+        async def receive():
+            try:
+                while True:
+                    data = await reader.read(CHUNK)
+                    await queue.put((time.monotonic() + self.latency, data))
+                    if not data:
+                        return
+            except (ConnectionError, OSError):
+                await queue.put((time.monotonic(), b""))
+
+        receiver = asyncio.ensure_future(receive())
+        try:
+            while True:
+                due, data = await queue.get()
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if not data:
+                    break
+                # both caps at once: waiting for one and then the other would add their delays
+                allowed = max(pacer.reserve(len(data)), aggregate.reserve(len(data)))
+                if allowed > time.monotonic():
+                    await asyncio.sleep(allowed - time.monotonic())
+                writer.write(data)
+                await writer.drain()
+                if downstream:
+                    self.counters.bytes_down += len(data)
+                else:
+                    self.counters.bytes_up += len(data)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            receiver.cancel()
+            try:
+                writer.write_eof() if writer.can_write_eof() else None
+            except (ConnectionError, OSError, RuntimeError):
+                pass
+
+    async def _handle(self, client_reader, client_writer) -> None:
+        try:
+            await self._relay(client_reader, client_writer)
+        except asyncio.CancelledError:  # shutdown: end quietly instead of failing asyncio's done-callback
+            client_writer.close()
+
+    async def _relay(self, client_reader, client_writer) -> None:
+        self.counters.connections += 1
+        try:
+            server_reader, server_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_writer.close()
+            return
+        up = Pacer(self.connection_rate)
+        down = Pacer(self.connection_rate)
+        await asyncio.gather(
+            self._pump(client_reader, server_writer, up, self._aggregate_up, downstream=False),
+            self._pump(server_reader, client_writer, down, self._aggregate_down, downstream=True),
+        )
+        for writer in (client_writer, server_writer):
+            writer.close()
+
+    async def _serve(self) -> None:
+        self._aggregate_up = Pacer(self.total_rate)
+        self._aggregate_down = Pacer(self.total_rate)
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        self._ready.set()
+        async with self._server:
+            await self._server.serve_forever()
+
+    def start(self) -> "WanProxy":
+        def main():
+            loop = self._loop = asyncio.new_event_loop()
+            self._serve_task = loop.create_task(self._serve())
+            try:
+                loop.run_until_complete(self._serve_task)
+            except asyncio.CancelledError:
+                pass
+            finally:
+                pending = asyncio.all_tasks(loop)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+                loop.close()
+
+        self._thread = threading.Thread(target=main, name="wanproxy", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("WAN proxy did not start")
+        return self
+
+    def _shutdown(self) -> None:
+        self._server.close()
+        self._serve_task.cancel()
+
+    def stop(self) -> None:
+        if self._loop and self._server:
+            self._loop.call_soon_threadsafe(self._shutdown)
+        if self._thread:
+            self._thread.join(10)
+
+    def __enter__(self) -> "WanProxy":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
