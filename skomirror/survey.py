@@ -3,7 +3,7 @@
 This is what makes a rerun cheap (an image already at the destination with
 the same digest is skipped) and what gives the plan its sizes and blob sets.
 An image pinned by digest costs one destination check when it is already
-mirrored; a tag costs a source read plus a destination check.
+mirrored; a tag costs a destination check plus a source read.
 """
 
 from dataclasses import dataclass
@@ -85,17 +85,17 @@ class Surveyor:
             raise SkopeoFailed(Failure(Kind.PERMANENT, "unreadable manifest", f"{reference}: {exc}")) from None
 
     def survey(self, image: PlannedImage, log: Path) -> Survey:
-        """Never raises for one image's problem: the failure is recorded on the survey instead."""
-        result = Survey(source_digest=image.source.digest)
+        """The destination first, so an unreachable one shows at once; the source only when needed.
+
+        Never raises for one image's problem: the failure is recorded on the survey instead.
+        """
+        result = Survey(source_digest=image.source.digest, failed_on_destination=True)
         try:
-            if result.source_digest is None:
-                result.source = self.source_facts(image, log)
-                result.source_digest = result.source.digest
-            result.failed_on_destination = True
             result.destination_digest = self.destination_digest(image, log)
             result.failed_on_destination = False
-            if not result.up_to_date and result.source is None:
+            if not result.up_to_date:
                 result.source = self.source_facts(image, log)
+                result.source_digest = result.source.digest
         except SkopeoFailed as failed:
             result.failure = failed.failure
         return result

@@ -21,7 +21,7 @@ def _safe(text: str) -> str:
 
 class Workspace:
     def __init__(self, root: Path):
-        self.root = Path(root)
+        self.root = Path(root).absolute()
         self.run_id = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
         self.logs = self.root / "logs" / self.run_id
 

@@ -14,9 +14,10 @@ import ssl
 import subprocess
 import time
 import urllib.parse
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 from skomirror.testkit.images import Blob, Image, Index
 
@@ -74,16 +75,22 @@ def make_tls_files(directory: Path, host: str = "127.0.0.1") -> TlsFiles:
 
 
 def htpasswd_line(credentials: Credentials) -> str:
-    """A bcrypt htpasswd entry, the only hash distribution accepts."""
-    try:
-        import crypt  # noqa: deprecated in 3.11, gone in 3.13; fine for the test Pythons we run
+    """A bcrypt htpasswd entry, the only hash distribution accepts.
 
-        hashed = crypt.crypt(credentials.password, crypt.mksalt(crypt.METHOD_BLOWFISH))
+    Cost 4, the minimum: the registry checks it on every request, and cost 12 made a
+    small authenticated mirror take half a minute.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import crypt  # deprecated in 3.11 and gone in 3.13; htpasswd(1) below covers those
+
+        hashed = crypt.crypt(credentials.password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
         if hashed and hashed.startswith("$2"):
             return f"{credentials.username}:{hashed}"
     except ImportError:
         pass
-    out = subprocess.run(["htpasswd", "-nbB", credentials.username, credentials.password],
+    out = subprocess.run(["htpasswd", "-nbBC", "4", credentials.username, credentials.password],
                          check=True, capture_output=True, text=True)
     return out.stdout.strip()
 
@@ -257,11 +264,14 @@ class Registry:
         return sum(1 for path in blobs.rglob("data")) if blobs.exists() else 0
 
 
-def write_authfile(path: Path, registry_host: str, credentials: Credentials) -> Path:
+def write_authfile(path: Path, credentials_by_host: Dict[str, Credentials]) -> Path:
     """A containers-auth.json file with owner-only permissions."""
-    token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+    auths = {}
+    for host, credentials in credentials_by_host.items():
+        token = base64.b64encode(f"{credentials.username}:{credentials.password}".encode()).decode()
+        auths[host] = {"auth": token}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
-        json.dump({"auths": {registry_host: {"auth": token}}}, handle)
+        json.dump({"auths": auths}, handle)
     return path

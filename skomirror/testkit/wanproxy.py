@@ -138,6 +138,7 @@ class WanProxy:
     def start(self) -> "WanProxy":
         def main():
             loop = self._loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             self._serve_task = loop.create_task(self._serve())
             try:
                 loop.run_until_complete(self._serve_task)
