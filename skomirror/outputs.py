@@ -8,7 +8,7 @@ from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK
 from skomirror.executor import COPIED, FAILED, INTERRUPTED, PENDING, SKIPPED, ImageRecord
 from skomirror.imageref import DOCKER_TRANSPORT
 from skomirror.plan import Plan
-from skomirror.progress import format_bytes, format_duration
+from skomirror.progress import format_bytes, format_duration, plural
 from skomirror.workspace import Workspace
 
 
@@ -96,14 +96,14 @@ def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Work
     counts = _counts(records)
     copied_bytes = sum(record.size or 0 for record in records if record.status == COPIED)
     rate = copied_bytes / info.elapsed if info.elapsed > 0 else 0
-    head = (f"{len(records)} images: {counts[COPIED]} copied, {counts[SKIPPED]} skipped (already mirrored), "
+    head = (f"{plural(len(records), 'image')}: {counts[COPIED]} copied, {counts[SKIPPED]} skipped (already mirrored), "
             f"{counts[FAILED]} failed")
     if counts[INTERRUPTED] or counts[PENDING]:
         head += f", {counts[INTERRUPTED] + counts[PENDING]} not finished"
     lines = [head, f"{format_bytes(copied_bytes)} copied in {format_duration(info.elapsed)} "
                    f"({format_bytes(rate)}/s)"]
     if plan is not None and plan.blocked:
-        lines.append(f"{len(plan.blocked)} images excluded by blockedImages")
+        lines.append(f"{plural(len(plan.blocked), 'image')} excluded by blockedImages")
     if counts[COPIED] == 0 and counts[SKIPPED] == len(records) and records:
         lines.append("nothing to copy: every image is already at the destination")
     failed = [record for record in records if record.status == FAILED]

@@ -13,6 +13,7 @@ from typing import Optional, TextIO
 
 from tqdm import tqdm
 
+CHECKING, MIRRORING = "checking", "mirroring"
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -38,12 +39,17 @@ def format_duration(seconds: Optional[float]) -> str:
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 @dataclass
 class Counts:
     done: int = 0
     copied: int = 0
     skipped: int = 0
     failed: int = 0
+    to_copy: int = 0  # checked and found missing at the destination
     bytes_done: int = 0
 
     def add(self, status: str, size: Optional[int]) -> None:
@@ -54,6 +60,8 @@ class Counts:
             self.skipped += 1
         elif status in ("failed", "interrupted"):
             self.failed += 1
+        elif status == "pending":
+            self.to_copy += 1
         self.bytes_done += size or 0
 
 
@@ -119,6 +127,9 @@ class Progress:
 
     def _counts_text(self) -> str:
         c = self.counts
+        if self.label == CHECKING:
+            return f"{c.done}/{self.images} images ({c.to_copy} to copy, {c.skipped} already mirrored, " \
+                   f"{c.failed} failed)"
         return f"{c.done}/{self.images} images ({c.copied} copied, {c.skipped} skipped, {c.failed} failed)"
 
     def status_line(self) -> str:

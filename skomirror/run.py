@@ -21,7 +21,7 @@ from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, mis
     summary_lines
 from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
-from skomirror.progress import Counts, Progress, format_bytes
+from skomirror.progress import CHECKING, MIRRORING, Counts, Progress, format_bytes
 from skomirror.failures import Kind
 from skomirror.retry import RetryPolicy
 from skomirror.runner import SkopeoRunner
@@ -139,7 +139,7 @@ def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) ->
     try:
         with signals_interrupt():
             _check_destination(executor, records[0], destination, options.retry)
-            progress.start("checking", len(records), already=_settled(records[:1]))
+            progress.start(CHECKING, len(records), already=_settled(records[:1]))
             executor.survey_all(records)
             progress.finish()
             if options.dry_run:
@@ -164,8 +164,10 @@ def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) ->
 
 
 def _settled(records: List[ImageRecord]) -> Counts:
-    return Counts(done=len(records), skipped=sum(r.status == SKIPPED for r in records),
-                  failed=sum(r.status == FAILED for r in records))
+    counts = Counts()
+    for record in records:
+        counts.add(record.status, None)
+    return counts
 
 
 def _copy_phase(executor: Executor, records: List[ImageRecord], progress: Progress) -> None:
@@ -174,6 +176,6 @@ def _copy_phase(executor: Executor, records: List[ImageRecord], progress: Progre
         return
     sizes = [record.size for record in to_copy]
     total = None if any(size is None for size in sizes) else sum(sizes)
-    progress.start("mirroring", len(records), total, _settled([r for r in records if r.status != PENDING]))
+    progress.start(MIRRORING, len(records), total, _settled([r for r in records if r.status != PENDING]))
     executor.copy_all(to_copy)
     progress.finish()

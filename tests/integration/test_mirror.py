@@ -109,4 +109,4 @@ def test_blocked_images_are_not_copied(tmp_path, source, destination):
     assert result.returncode == 0, result.stderr
     assert skopeo_digest(f"{destination.host}/block/app:1") is None
     assert skopeo_digest(f"{destination.host}/keep/app:1") is not None
-    assert "1 images excluded by blockedImages" in result.stdout
+    assert "1 image excluded by blockedImages" in result.stdout
