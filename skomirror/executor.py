@@ -90,16 +90,15 @@ class Executor:
         self.parallel_images = parallel_images
         self.on_done = on_done
         self._lock = threading.Lock()
-        self._stop_hooks: List[Callable[[], None]] = []
+        self._stop_queue: Callable[[], object] = lambda: None  # empties the running phase's queue
 
     def stop(self) -> None:
         """Stop every child and start nothing more; safe to call from the main thread at any time."""
         self.runner.children.stop_all()
-        for hook in list(self._stop_hooks):
-            hook()
+        self._stop_queue()
 
-    def _pool(self, size: int, next_task, work, stop_hook) -> None:
-        self._stop_hooks = [stop_hook]
+    def _pool(self, size: int, next_task, work, stop_queue) -> None:
+        self._stop_queue = stop_queue
         pool = WorkerPool(size, next_task, work)
         try:
             pool.run()
@@ -109,10 +108,12 @@ class Executor:
             raise
 
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
+        started = time.monotonic()
         try:
             record.survey = Surveyor(self.runner, retry).survey(record.image, record.log)
         except Stopped:
             record.survey = Survey(failure=Failure(Kind.INTERRUPTED, "interrupted", ""))
+        record.seconds += time.monotonic() - started
         if record.survey.failure:
             record.fail(record.survey.failure)
         elif record.survey.up_to_date:

@@ -1,0 +1,54 @@
+import io
+import time
+
+from skomirror.progress import CHECKING, MIRRORING, Counts, Progress, format_bytes, format_duration
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_plain_mode_prints_a_status_line_per_interval_and_one_at_the_end():
+    stream = io.StringIO()
+    progress = Progress(stream, interactive=False, interval=0.05)
+    progress.start(MIRRORING, images=4, total_bytes=4096, already=Counts(done=1, skipped=1))
+    progress.advance("copied", 1024)
+    progress.advance("failed", 1024)
+
+    time.sleep(0.12)
+    progress.finish()
+    lines = stream.getvalue().splitlines()
+    assert len(lines) >= 2
+    assert lines[-1].startswith("mirroring: 3/4 images (1 copied, 1 skipped, 1 failed), 2.0 KiB of 4.0 KiB at ")
+    assert "ETA" in lines[-1] and "\r" not in stream.getvalue()
+
+
+def test_checking_phase_counts_what_is_left_to_copy():
+    stream = io.StringIO()
+    progress = Progress(stream, interactive=False, interval=60)
+    progress.start(CHECKING, images=3)
+    for status in ("pending", "skipped", "failed"):
+        progress.advance(status)
+    progress.finish()
+    assert stream.getvalue().strip().startswith(
+        "checking: 3/3 images (1 to copy, 1 already mirrored, 1 failed)")
+
+
+def test_terminal_mode_draws_one_tqdm_bar_in_bytes_with_the_counts():
+    stream = FakeTerminal()
+    progress = Progress(stream, interval=60)
+    assert progress.interactive
+    progress.start(MIRRORING, images=2, total_bytes=2 * 1024 * 1024)
+    progress.advance("copied", 1024 * 1024)
+    progress.say("a message above the bar")
+    progress.advance("copied", 1024 * 1024)
+    progress.finish()
+    output = stream.getvalue()
+    assert "mirroring: 100%" in output and "2/2 images (2 copied, 0 skipped, 0 failed)" in output
+    assert "2.00M/2.00M" in output and "a message above the bar" in output
+
+
+def test_formats():
+    assert format_bytes(None) == "?" and format_bytes(512) == "512 B" and format_bytes(3 * 1024 ** 3) == "3.0 GiB"
+    assert format_duration(59) == "59s" and format_duration(61) == "1m01s" and format_duration(3700) == "1h01m40s"
