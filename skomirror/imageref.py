@@ -7,7 +7,7 @@ being silently resolved to docker.io.
 """
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Optional
 
 from skomirror.errors import InvalidReference
@@ -111,9 +111,6 @@ class ImageRef:
     @property
     def transport_spec(self) -> str:
         return DOCKER_TRANSPORT + self.pull_spec
-
-    def with_digest(self, digest: str) -> "ImageRef":
-        return replace(self, digest=check_digest(digest))
 
     def __str__(self) -> str:
         text = self.repository

@@ -78,11 +78,6 @@ class ChildProcesses:
             except subprocess.TimeoutExpired:
                 _signal(process, terminate=False)
 
-    @property
-    def live_count(self) -> int:
-        with self._lock:
-            return len(self._live)
-
 
 def _signal(process: subprocess.Popen, terminate: bool) -> Optional[int]:
     try:

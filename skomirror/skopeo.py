@@ -151,9 +151,6 @@ class Skopeo:
         """A plumbum command, ready to be started by the executor."""
         return local[self.binary][args]
 
-    def command_line(self, args: List[str]) -> str:
-        return " ".join([self.binary] + args)
-
 
 def _access_args(access: RegistryAccess, prefix: str) -> List[str]:
     args = []

@@ -27,16 +27,17 @@ def load_config(path: Path) -> ImageSetConfiguration:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{name}: cannot read the ImageSetConfiguration: {getattr(exc, 'strerror', None) or exc}")
+        raise ConfigError(f"{name}: cannot read the ImageSetConfiguration: "
+                          f"{getattr(exc, 'strerror', None) or exc}") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
         problem = exc.problem or exc.context or "unparsable"
-        raise ConfigError(f"{where}: malformed YAML: {problem}")
+        raise ConfigError(f"{where}: malformed YAML: {problem}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{name}: malformed YAML: {exc}")
+        raise ConfigError(f"{name}: malformed YAML: {exc}") from None
     if root is None:
         raise ConfigError(f"{name}: the file is empty; expected an ImageSetConfiguration")
     if not isinstance(root, MappingNode):

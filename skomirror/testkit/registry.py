@@ -50,15 +50,19 @@ class Credentials:
 
 @dataclass(frozen=True)
 class TlsFiles:
-    ca_cert: Path
+    ca_cert: Path  # alone in its directory, so that directory works as skopeo's --cert-dir
     cert: Path
     key: Path
+
+    @property
+    def ca_dir(self) -> Path:
+        return self.ca_cert.parent
 
 
 def make_tls_files(directory: Path, host: str = "127.0.0.1") -> TlsFiles:
     """A self-signed CA and a server certificate for `host`, made with the openssl CLI."""
-    directory.mkdir(parents=True, exist_ok=True)
-    ca_key, ca_cert = directory / "ca.key", directory / "ca.crt"
+    (directory / "ca").mkdir(parents=True, exist_ok=True)
+    ca_key, ca_cert = directory / "ca.key", directory / "ca" / "ca.crt"
     key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.crt"
     ext = directory / "san.ext"
     ext.write_text(f"subjectAltName=IP:{host}\nbasicConstraints=CA:FALSE\n")
@@ -258,10 +262,6 @@ class Registry:
     def tags(self, repository: str) -> list:
         status, _, body = self.request("GET", f"/v2/{repository}/tags/list")
         return sorted(json.loads(body).get("tags") or []) if status == 200 else []
-
-    def blob_count(self) -> int:
-        blobs = self.storage / "docker" / "registry" / "v2" / "blobs"
-        return sum(1 for path in blobs.rglob("data")) if blobs.exists() else 0
 
 
 def write_authfile(path: Path, credentials_by_host: Dict[str, Credentials]) -> Path:
