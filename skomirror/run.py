@@ -96,9 +96,7 @@ def _check_destination(executor: Executor, record: ImageRecord, destination: Reg
 def _dry_run_report(records: List[ImageRecord], workspace: Workspace, say: Callable[[str], None]) -> None:
     workspace.write(workspace.missing, missing_text(records))
     missing = [record for record in records if record.status == PENDING]
-    sizes = [record.size for record in missing]
-    total = None if any(size is None for size in sizes) else sum(sizes)
-    say(f"dry run: {len(records)} images planned, {len(missing)} to copy ({format_bytes(total)}), "
+    say(f"dry run: {len(records)} images planned, {len(missing)} to copy ({format_bytes(_total_size(missing))}), "
         f"{sum(r.status == SKIPPED for r in records)} already at the destination, "
         f"{sum(r.status == FAILED for r in records)} unreadable")
     for record in missing:
@@ -125,9 +123,8 @@ def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) ->
     workspace.write(workspace.mapping, mapping_text(plan))
     settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                             options.parallel_layers)
-    skopeo.configure_layers(options.parallel_layers)
     info = RunInfo(str(destination), skopeo.capabilities.version_text, time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                   dry_run=options.dry_run, warnings=skopeo.warnings + _tls_warnings(options))
+                   dry_run=options.dry_run, warnings=skopeo.unsupported(settings) + _tls_warnings(options))
     for message in info.warnings:
         warn(message)
 
@@ -163,6 +160,12 @@ def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) ->
     return exit_code(records, info.interrupted)
 
 
+def _total_size(records: List[ImageRecord]) -> Optional[int]:
+    """Bytes to copy, or None when some image's size is unknown."""
+    sizes = [record.size for record in records]
+    return None if any(size is None for size in sizes) else sum(sizes)
+
+
 def _settled(records: List[ImageRecord]) -> Counts:
     counts = Counts()
     for record in records:
@@ -174,8 +177,6 @@ def _copy_phase(executor: Executor, records: List[ImageRecord], progress: Progre
     to_copy = [record for record in records if record.status == PENDING]
     if not to_copy:
         return
-    sizes = [record.size for record in to_copy]
-    total = None if any(size is None for size in sizes) else sum(sizes)
-    progress.start(MIRRORING, len(records), total, _settled([r for r in records if r.status != PENDING]))
+    progress.start(MIRRORING, len(records), _total_size(to_copy), _settled([r for r in records if r.status != PENDING]))
     executor.copy_all(to_copy)
     progress.finish()

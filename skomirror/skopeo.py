@@ -84,7 +84,6 @@ class Skopeo:
     def __init__(self, binary: str, capabilities: Capabilities):
         self.binary = binary
         self.capabilities = capabilities
-        self.warnings: List[str] = []
 
     @classmethod
     def locate(cls, binary: str = "skopeo") -> "Skopeo":
@@ -115,17 +114,17 @@ class Skopeo:
         # Like oc-mirror without --secure-policy: mirroring copies bytes, it does not admit images to run.
         return ["--insecure-policy"]
 
-    def configure_layers(self, parallel_layers: Optional[int]) -> List[str]:
-        """The per-image layer parallelism flags; warns once when this skopeo cannot take them."""
-        if parallel_layers is None:
+    def layer_args(self, parallel_layers: Optional[int]) -> List[str]:
+        if parallel_layers is None or not self.capabilities.has("image-parallel-copies"):
             return []
-        if self.capabilities.has("image-parallel-copies"):
-            return ["--image-parallel-copies", str(parallel_layers)]
-        message = (f"skopeo {self.capabilities.version_text} has no --image-parallel-copies (added in 1.16): "
-                   f"--parallel-layers {parallel_layers} is ignored and each copy uses skopeo's built-in "
-                   f"{LAYER_DEFAULT} parallel layers")
-        if message not in self.warnings:
-            self.warnings.append(message)
+        return ["--image-parallel-copies", str(parallel_layers)]
+
+    def unsupported(self, settings: CopySettings) -> List[str]:
+        """One warning per setting this skopeo cannot honour; the run goes on without it."""
+        if settings.parallel_layers is not None and not self.capabilities.has("image-parallel-copies"):
+            return [f"skopeo {self.capabilities.version_text} has no --image-parallel-copies (added in 1.16): "
+                    f"--parallel-layers {settings.parallel_layers} is ignored and each copy uses skopeo's "
+                    f"built-in {LAYER_DEFAULT} parallel layers"]
         return []
 
     def copy_args(self, source: str, destination: str, settings: CopySettings, digestfile: Path) -> List[str]:
@@ -133,7 +132,7 @@ class Skopeo:
         args = self._global_args() + ["copy"]
         args += ["--multi-arch", "all"] if self.capabilities.has("multi-arch") else ["--all"]
         args += ["--preserve-digests", "--digestfile", str(digestfile)]
-        args += self.configure_layers(settings.parallel_layers)
+        args += self.layer_args(settings.parallel_layers)
         if settings.authfile:
             args += ["--authfile", str(settings.authfile)]
         args += _access_args(settings.source, "src-")

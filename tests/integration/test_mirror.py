@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from skomirror.skopeo import Skopeo
 from skomirror.testkit.images import make_index, make_layer, simple_image
 from tests.integration.conftest import results, skomirror, skopeo_digest, statuses, write_isc
 
@@ -89,8 +90,11 @@ def test_dry_run_writes_mapping_and_missing_and_copies_nothing(tmp_path, source,
     source.push("a/two", "1", simple_image("two"))
     destination.push("a/one", "1", simple_image("one"))
     isc = write_isc(tmp_path / "isc.yaml", [f"{source.host}/a/one:1", f"{source.host}/a/two:1"])
-    result = skomirror(str(isc), f"docker://{destination.host}", "--dry-run", cwd=tmp_path)
+    result = skomirror(str(isc), f"docker://{destination.host}", "--dry-run", "--parallel-layers", "3", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    layer_warnings = [line for line in result.stderr.splitlines() if "--parallel-layers 3 is ignored" in line]
+    expected = 0 if Skopeo.locate().capabilities.has("image-parallel-copies") else 1
+    assert len(layer_warnings) == expected, result.stderr
     workspace = tmp_path / "skomirror-workspace"
     assert (workspace / "missing.txt").read_text() == \
         f"docker://{source.host}/a/two:1=docker://{destination.host}/a/two:1\n"

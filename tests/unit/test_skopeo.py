@@ -71,17 +71,16 @@ def test_parallel_layers_map_to_image_parallel_copies_where_it_exists(new_skopeo
     settings = CopySettings(parallel_layers=10)
     args = new_skopeo.copy_args("docker://a/b:1", "docker://c/b:1", settings, Path("/tmp/d"))
     assert args[args.index("--image-parallel-copies") + 1] == "10"
-    assert new_skopeo.warnings == []
+    assert new_skopeo.unsupported(settings) == []
 
 
-def test_parallel_layers_warn_once_on_old_skopeo(old_skopeo):
+def test_parallel_layers_give_one_warning_on_old_skopeo(old_skopeo):
     settings = CopySettings(parallel_layers=10)
-    for _ in range(3):
-        args = old_skopeo.copy_args("docker://a/b:1", "docker://c/b:1", settings, Path("/tmp/d"))
-        assert "--image-parallel-copies" not in args
-    assert len(old_skopeo.warnings) == 1
-    assert "skopeo 1.9.3 has no --image-parallel-copies" in old_skopeo.warnings[0]
-    assert "built-in 6 parallel layers" in old_skopeo.warnings[0]
+    args = old_skopeo.copy_args("docker://a/b:1", "docker://c/b:1", settings, Path("/tmp/d"))
+    assert "--image-parallel-copies" not in args
+    (warning,) = old_skopeo.unsupported(settings)
+    assert "skopeo 1.9.3 has no --image-parallel-copies" in warning and "built-in 6 parallel layers" in warning
+    assert old_skopeo.unsupported(CopySettings()) == []
 
 
 def test_all_is_used_when_multi_arch_is_missing():
