@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job, end to end, on this machine only: start two registries on 127.0.0.1,
 # fill the source with sample images, mirror them with `skomirror run` from
-# examples/demo-isc.yaml, show what arrived, run again to show the resume, stop.
+# examples/demo-isc.yaml, show what arrived, run again to show the resume, then
+# the same images across an air gap (mirror to disk, archives, disk to mirror), stop.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_packages

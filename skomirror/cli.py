@@ -1,6 +1,8 @@
 """The command line. Parsing and error wording only; the work is in `run`."""
 
+import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import List, Optional
 
@@ -50,10 +52,39 @@ def cli() -> None:
     """
 
 
+_SIZE_UNITS = {"": 1024 ** 3, "b": 1, "k": 1024, "kib": 1024, "m": 1024 ** 2, "mib": 1024 ** 2, "g": 1024 ** 3,
+               "gib": 1024 ** 3, "t": 1024 ** 4, "tib": 1024 ** 4}
+
+
+class SizeType(click.ParamType):
+    """A size: a number of GiB as in the ISC's archiveSize, or with a unit (500MiB, 1.5GiB)."""
+
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", str(value))
+        unit = match and _SIZE_UNITS.get(match.group(2).lower())
+        if not unit or float(match.group(1)) <= 0:
+            self.fail(f"{value!r} is not a size; write e.g. 4 (GiB), 500MiB or 1.5GiB", param, ctx)
+        return int(float(match.group(1)) * unit)
+
+
+class DateType(click.ParamType):
+    name = "YYYY-MM-DD"
+
+    def convert(self, value, param, ctx):
+        try:
+            return datetime.strptime(value, "%Y-%m-%d").date()
+        except ValueError:
+            self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
+
+
 @cli.command("run")
-@click.argument("config", type=click.Path(path_type=Path, dir_okay=False))
-@click.argument("dest")
-@click.option("--from", "from_dir", metavar="file://DIR", help="Disk to mirror: push archives from DIR (not yet).")
+@click.argument("paths", nargs=-1, required=True, metavar="[CONFIG] DEST")
+@click.option("--from", "from_dir", metavar="file://DIR",
+              help="Disk to mirror: check and unpack the shipments in DIR, push them to DEST (CONFIG optional).")
 @click.option("--workspace", default="skomirror-workspace", show_default=True, metavar="DIR",
               help="Where mapping.txt, results.json, errors and per-image logs go.")
 @click.option("--dry-run", is_flag=True, help="Plan and check only: write mapping.txt and missing.txt, copy nothing.")
@@ -70,22 +101,35 @@ def cli() -> None:
 @click.option("--authfile", type=click.Path(path_type=Path, dir_okay=False), envvar="REGISTRY_AUTH_FILE",
               help="containers-auth.json with registry credentials [default: $REGISTRY_AUTH_FILE, else skopeo's "
                    "default].")
+@click.option("--archive-size", type=SizeType(), help="Largest archive part (mirror to disk): GiB, or with a unit "
+                                                   "(500MiB). Overrides the ISC's archiveSize [default: one part].")
+@click.option("--keep-going", is_flag=True, help="Mirror to disk: write archives even when some images failed.")
+@click.option("--since", type=DateType(), help="Mirror to disk: count only shipments made before this day as shipped.")
+@click.option("--full-archive", is_flag=True, help="Mirror to disk: ship every blob, whatever was shipped before.")
 @_tls_option("src")
 @_tls_option("dest")
 @_cert_dir_option("src")
 @_cert_dir_option("dest")
-def run_command(config: Path, dest: str, from_dir: Optional[str], workspace: str, dry_run: bool,
+def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 parallel_images: int, parallel_layers: Optional[int], retry_times: int, retry_delay: float,
-                max_nested_paths: int, authfile: Optional[Path], src_tls_verify: bool, dest_tls_verify: bool,
+                max_nested_paths: int, authfile: Optional[Path], archive_size: Optional[int], keep_going: bool,
+                since, full_archive: bool, src_tls_verify: bool, dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
     """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
 
-    DEST is docker://registry[:port][/namespace] for mirror to mirror.
+    \b
+    DEST is
+      docker://registry[:port][/namespace]  mirror to mirror
+      file://DIR                            mirror to disk: a store and archives in DIR
+    and with --from file://DIR, DEST is the registry the archives are pushed to.
 
     \b
     Exit codes: 0 all mirrored; 1 usage, config or setup error; 8 some additional
     image failed (2 release, 4 operator, bits OR-ed); 130 interrupted.
     """
+    if len(paths) > 2:
+        raise click.UsageError(f"expected [CONFIG] DEST, got {len(paths)} arguments")
+    config, dest = (Path(paths[0]), paths[1]) if len(paths) == 2 else (None, paths[0])
     options = RunOptions(
         config=config,
         destination=dest,
@@ -99,6 +143,10 @@ def run_command(config: Path, dest: str, from_dir: Optional[str], workspace: str
         authfile=authfile,
         source_access=RegistryAccess(src_tls_verify, src_cert_dir),
         destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
+        archive_size=archive_size,
+        keep_going=keep_going,
+        since=since,
+        full_archive=full_archive,
     )
     return run(options, Progress(), _warn)
 
@@ -119,6 +167,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     except click.ClickException as exc:
         _error(exc.format_message())
         code = exc.exit_code or EXIT_GENERIC
+    except OSError as exc:  # the machine said no: a full disk, a permission, a vanished file
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _error(f"{where}{exc.strerror or exc}")
+        code = EXIT_GENERIC
     sys.exit(code if isinstance(code, int) else 0)
 
 

@@ -45,7 +45,7 @@ class ImageRecord:
     @property
     def footprint(self) -> Footprint:
         facts = self.survey.source if self.survey else None
-        return frozenset(facts.blobs) | frozenset(facts.manifests) if facts else None
+        return facts.digests if facts else None
 
     def fail(self, failure: Failure) -> None:
         self.failure = failure
@@ -85,8 +85,12 @@ class WorkerPool(Generic[T]):
 
 
 class Executor:
-    def __init__(self, runner: SkopeoRunner, parallel_images: int, on_done: Callable[[ImageRecord], None]):
+    def __init__(self, runner: SkopeoRunner, source, target, parallel_images: int,
+                 on_done: Callable[[ImageRecord], None]):
+        """source and target: the endpoints (skomirror.endpoints) the plan was made for."""
         self.runner = runner
+        self.source = source
+        self.target = target
         self.parallel_images = parallel_images
         self.on_done = on_done
         self._lock = threading.Lock()
@@ -110,7 +114,7 @@ class Executor:
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
         started = time.monotonic()
         try:
-            record.survey = Surveyor(self.runner, retry).survey(record.image, record.log)
+            record.survey = Surveyor(self.runner, self.source, self.target, retry).survey(record.image, record.log)
         except Stopped:
             record.survey = Survey(failure=Failure(Kind.INTERRUPTED, "interrupted", ""))
         record.seconds += time.monotonic() - started
@@ -134,7 +138,7 @@ class Executor:
         self._pool(self.parallel_images, next_record, work, queue.clear)
 
     def copy_all(self, records: List[ImageRecord]) -> None:
-        scheduler = RepositoryScheduler(records, lambda r: r.image.destination.repository, lambda r: r.footprint)
+        scheduler = RepositoryScheduler(records, lambda r: r.image.destination_repository, lambda r: r.footprint)
 
         def work(record: ImageRecord) -> None:
             try:
@@ -147,8 +151,7 @@ class Executor:
 
     def copy(self, record: ImageRecord) -> None:
         started = time.monotonic()
-        source = record.image.source.transport_spec
-        destination = f"docker://{record.image.destination}"
+        source, destination = record.image.source_spec, record.image.destination_spec
 
         def attempt() -> str:
             record.attempts += 1

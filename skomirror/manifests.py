@@ -3,7 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 INDEX_TYPES = frozenset({
     "application/vnd.oci.image.index.v1+json",
@@ -87,3 +87,39 @@ def _unique(descriptors) -> Tuple[Descriptor, ...]:
     for descriptor in descriptors:
         seen.setdefault(descriptor.digest, descriptor)
     return tuple(seen.values())
+
+
+@dataclass(frozen=True)
+class ImageFacts:
+    """What copying one image (every platform of it) moves."""
+
+    manifest: Manifest
+    blobs: Dict[str, Optional[int]]  # every config and layer of every platform -> size
+    manifests: Dict[str, int]  # the manifest and its per-platform children -> size
+
+    @property
+    def digest(self) -> str:
+        return self.manifest.digest
+
+    @property
+    def size(self) -> Optional[int]:
+        """Bytes a copy moves at most, or None when a size is unknown (schema 1)."""
+        if any(size is None for size in self.blobs.values()):
+            return None
+        return sum(self.blobs.values()) + sum(self.manifests.values())
+
+    @property
+    def digests(self) -> frozenset:
+        return frozenset(self.blobs) | frozenset(self.manifests)
+
+
+def image_facts(manifest: Manifest, children: Sequence[Manifest] = ()) -> ImageFacts:
+    """Facts from a manifest and, for an index, the manifests of its platforms."""
+    images = list(children) if manifest.is_index else [manifest]
+    blobs: Dict[str, Optional[int]] = {}
+    for single in images:
+        for blob in single.blobs:
+            blobs[blob.digest] = blob.size
+    manifests = {manifest.digest: manifest.size}
+    manifests.update({child.digest: child.size for child in children})
+    return ImageFacts(manifest, blobs, manifests)

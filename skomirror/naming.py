@@ -75,14 +75,23 @@ def limit_nested_paths(path: str, max_nested_paths: int) -> str:
     return "/".join(parts[:keep] + ["-".join(parts[keep:])])
 
 
-def mirror_destination(
-    source: ImageRef,
-    destination: RegistryDestination,
-    target_repo: Optional[str] = None,
-    target_tag: Optional[str] = None,
-    max_nested_paths: int = 0,
-) -> ImageRef:
-    """The tagged reference an image is pushed to; `name:tag@digest` keeps its tag."""
-    path = "/".join(part for part in (destination.namespace, target_repo or source.path) if part)
-    tag = target_tag or source.tag or digest_tag(source.digest or "")
-    return ImageRef(destination.registry, limit_nested_paths(path, max_nested_paths), tag)
+@dataclass(frozen=True)
+class MirrorName:
+    """Where an image lands relative to DEST: `path:tag`, before DEST's namespace is put in front."""
+
+    path: str
+    tag: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.tag}"
+
+
+def mirror_name(source: ImageRef, target_repo: Optional[str] = None, target_tag: Optional[str] = None) -> MirrorName:
+    """The source path without its registry; `name:tag@digest` keeps its tag, a bare digest becomes one."""
+    return MirrorName(target_repo or source.path, target_tag or source.tag or digest_tag(source.digest or ""))
+
+
+def registry_reference(destination: RegistryDestination, name: MirrorName, max_nested_paths: int = 0) -> ImageRef:
+    """The tagged reference pushed to; --max-nested-paths counts DEST's namespace too, as in oc-mirror."""
+    path = "/".join(part for part in (destination.namespace, name.path) if part)
+    return ImageRef(destination.registry, limit_nested_paths(path, max_nested_paths), name.tag)

@@ -6,7 +6,6 @@ from typing import Dict, List, Optional, Sequence
 
 from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK
 from skomirror.executor import COPIED, FAILED, INTERRUPTED, PENDING, SKIPPED, ImageRecord
-from skomirror.imageref import DOCKER_TRANSPORT
 from skomirror.plan import Plan
 from skomirror.progress import format_bytes, format_duration, plural
 from skomirror.workspace import Workspace
@@ -17,6 +16,7 @@ class RunInfo:
     destination: str
     skopeo_version: str
     started: str
+    mode: str = ""
     elapsed: float = 0.0
     dry_run: bool = False
     interrupted: bool = False
@@ -34,8 +34,8 @@ def missing_text(records: Sequence[ImageRecord]) -> str:
 def _record_json(record: ImageRecord) -> Dict:
     failure = record.failure
     return {
-        "source": record.image.source.transport_spec,
-        "destination": f"{DOCKER_TRANSPORT}{record.image.destination}",
+        "source": record.image.source_spec,
+        "destination": record.image.destination_spec,
         "origin": record.image.origin,
         "type": record.image.kind.group,
         "status": record.status,
@@ -53,6 +53,7 @@ def results_text(records: Sequence[ImageRecord], info: RunInfo, plan: Plan) -> s
     document = {
         "run": {
             "destination": info.destination,
+            "mode": info.mode,
             "skopeo": info.skopeo_version,
             "started": info.started,
             "seconds": round(info.elapsed, 3),

@@ -7,27 +7,44 @@ run would do.
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Protocol, Sequence
 
 from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import BlockedImage, Where
 from skomirror.errors import ConfigError
 from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
-from skomirror.naming import RegistryDestination, mirror_destination
+from skomirror.naming import MirrorName, mirror_name
+
+
+class Endpoint(Protocol):
+    """How an end of the copy names an image (see skomirror.endpoints)."""
+
+    def spec(self, source: ImageRef, name: MirrorName) -> str: ...
+
+    def repository(self, source: ImageRef, name: MirrorName) -> str: ...
 
 
 @dataclass(frozen=True)
 class PlannedImage:
-    source: ImageRef  # pulled by digest when it has one
-    destination: ImageRef  # always pushed by tag
+    source: ImageRef  # the upstream image; pulled by digest when it has one
+    name: MirrorName  # oc-mirror's name relative to DEST; always a tag
+    source_spec: str  # what skopeo copies from: docker://... or oci:...
+    destination_spec: str  # what skopeo copies to
+    destination_repository: str  # copies into one repository are kept apart (see scheduler)
     origin: str
     kind: ImageKind
     where: Where
 
     @property
+    def destination(self) -> str:
+        """For people: the destination without `docker://`."""
+        return self.destination_spec[len(DOCKER_TRANSPORT):] if self.destination_spec.startswith(
+            DOCKER_TRANSPORT) else self.destination_spec
+
+    @property
     def mapping_line(self) -> str:
         """oc-mirror's mapping.txt format: `docker://SRC=docker://DEST`."""
-        return f"{self.source.transport_spec}={DOCKER_TRANSPORT}{self.destination}"
+        return f"{self.source_spec}={self.destination_spec}"
 
 
 @dataclass(frozen=True)
@@ -43,9 +60,9 @@ class Plan:
     duplicates: int = 0
 
 
-def _blocking_pattern(origin: str, destination: ImageRef, blocked: Sequence[BlockedImage]):
+def _blocking_pattern(origin: str, destination: str, blocked: Sequence[BlockedImage]):
     """oc-mirror matches each blockedImages regexp (unanchored) against origin and destination."""
-    candidates = (origin.split("://", 1)[-1], str(destination))
+    candidates = (origin.split("://", 1)[-1], destination.split("://", 1)[-1])
     for pattern in blocked:
         if any(re.search(pattern.name, candidate) for candidate in candidates):
             return pattern
@@ -54,30 +71,32 @@ def _blocking_pattern(origin: str, destination: ImageRef, blocked: Sequence[Bloc
 
 def make_plan(
     collected: Sequence[CollectedImage],
-    destination: RegistryDestination,
+    source: Endpoint,
+    target: Endpoint,
     blocked: Sequence[BlockedImage] = (),
-    max_nested_paths: int = 0,
 ) -> Plan:
     images: List[PlannedImage] = []
     blocked_entries: List[BlockedEntry] = []
-    by_destination: Dict[ImageRef, PlannedImage] = {}
+    by_destination: Dict[str, PlannedImage] = {}
     duplicates = 0
     for item in collected:
-        target = mirror_destination(item.source, destination, item.target_repo, item.target_tag, max_nested_paths)
-        pattern = _blocking_pattern(item.origin, target, blocked)
+        name = mirror_name(item.source, item.target_repo, item.target_tag)
+        destination_spec = target.spec(item.source, name)
+        pattern = _blocking_pattern(item.origin, destination_spec, blocked)
         if pattern is not None:
             blocked_entries.append(BlockedEntry(item, pattern))
             continue
-        planned = PlannedImage(item.source, target, item.origin, item.kind, item.where)
-        earlier = by_destination.get(target)
+        planned = PlannedImage(item.source, name, source.spec(item.source, name), destination_spec,
+                               target.repository(item.source, name), item.origin, item.kind, item.where)
+        earlier = by_destination.get(destination_spec)
         if earlier is not None:
             if earlier.source.pull_spec == planned.source.pull_spec:
                 duplicates += 1
                 continue
             raise ConfigError(
                 f"{item.where}: {item.origin!r} and {earlier.origin!r} ({earlier.where}) would both be "
-                f"mirrored to {target}; give one of them a targetRepo or targetTag")
-        by_destination[target] = planned
+                f"mirrored to {planned.destination}; give one of them a targetRepo or targetTag")
+        by_destination[destination_spec] = planned
         images.append(planned)
     images.sort(key=lambda image: image.kind.value)  # stable: ISC order within a kind
     return Plan(images, blocked_entries, duplicates)

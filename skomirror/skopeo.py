@@ -76,6 +76,8 @@ class CopySettings:
     destination: RegistryAccess = field(default_factory=RegistryAccess)
     authfile: Optional[Path] = None
     parallel_layers: Optional[int] = None
+    source_shared_blobs: Optional[Path] = None  # reading from the on-disk store
+    destination_shared_blobs: Optional[Path] = None  # writing into the on-disk store
 
 
 class Skopeo:
@@ -137,6 +139,11 @@ class Skopeo:
             args += ["--authfile", str(settings.authfile)]
         args += _access_args(settings.source, "src-")
         args += _access_args(settings.destination, "dest-")
+        if settings.source_shared_blobs:
+            args += ["--src-shared-blob-dir", str(settings.source_shared_blobs)]
+        if settings.destination_shared_blobs:
+            # an OCI layout cannot hold signatures: copying a signed image there would fail
+            args += ["--dest-shared-blob-dir", str(settings.destination_shared_blobs), "--remove-signatures"]
         return args + [source, destination]
 
     def inspect_raw_args(self, reference: str, access: RegistryAccess, authfile: Optional[Path]) -> List[str]:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from skomirror.errors import SkomirrorError
-from skomirror.imageref import ImageRef
+from skomirror.naming import MirrorName
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
@@ -29,6 +29,7 @@ class Workspace:
     missing = property(lambda self: self.root / "missing.txt")
     results = property(lambda self: self.root / "results.json")
     errors = property(lambda self: self.root / "mirroring_errors.txt")
+    history = property(lambda self: self.root / "history")  # mirror to disk: what earlier shipments carried
 
     def prepare(self) -> "Workspace":
         try:
@@ -42,8 +43,8 @@ class Workspace:
         os.chmod(self.root, DIR_MODE)
         return self
 
-    def log_path(self, index: int, destination: ImageRef) -> Path:
-        return self.logs / f"{index:04d}_{_safe(destination.path)}_{_safe(destination.tag or '')}.log"
+    def log_path(self, index: int, name: MirrorName) -> Path:
+        return self.logs / f"{index:04d}_{_safe(name.path)}_{_safe(name.tag)}.log"
 
     def write(self, path: Path, text: str) -> Path:
         """Replace a file atomically, so an interrupted run never leaves half a results.json."""

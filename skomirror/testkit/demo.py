@@ -1,4 +1,4 @@
-"""The demo behind scripts/demo.sh: two local registries, sample images, a mirror, a rerun.
+"""The demo behind scripts/demo.sh: two local registries, sample images, a mirror, a rerun, an air gap.
 
 Run with `python -m skomirror.testkit.demo`. It stops what it started, even on Ctrl-C.
 """
@@ -74,6 +74,16 @@ def main() -> int:
             print("\ndemo: the same command again resumes from what is there: nothing left to copy")
             code |= skomirror(str(EXAMPLE), destination, "--workspace", str(workspace))
             print(f"\ndemo: mapping.txt:\n{(workspace / 'mapping.txt').read_text()}")
+
+            print("demo: across an air gap: mirror to disk in parts of at most 1 MiB, then push the archives")
+            disk = root / "disk"
+            code |= skomirror(str(EXAMPLE), f"file://{disk}", "--archive-size", "1MiB",
+                              "--workspace", str(root / "workspace-connected"))
+            print("\ndemo: what would be carried across:")
+            for path in sorted(disk.glob("mirror_*")):
+                print(f"  {path.name}  {path.stat().st_size} bytes")
+            code |= skomirror("--from", f"file://{disk}", f"docker://{mirror.host}/disconnected",
+                              "--workspace", str(root / "workspace-disconnected"))
         print("demo: registries stopped, scratch data removed")
     return code
 

@@ -3,9 +3,12 @@
 import hashlib
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -69,13 +72,44 @@ def write_isc(path: Path, images: Sequence[Union[str, Dict[str, str]]], blocked:
     return path
 
 
+def _command(args, insecure: bool) -> List[str]:
+    tls = ["--src-tls-verify=false", "--dest-tls-verify=false"] if insecure else []
+    return [sys.executable, "-m", "skomirror", "run", *tls, *args]
+
+
 def skomirror(*args: str, cwd: Path, env: Optional[dict] = None, timeout: float = 300,
               insecure: bool = True) -> subprocess.CompletedProcess:
     """Run the real CLI in a child Python, as a user would (real exit codes, no TTY)."""
-    tls = ["--src-tls-verify=false", "--dest-tls-verify=false"] if insecure else []
-    command = [sys.executable, "-m", "skomirror", "run", *tls, *args]
     full_env = dict(os.environ, PYTHONPATH=str(PROJECT), **(env or {}))
-    return subprocess.run(command, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(_command(args, insecure), cwd=cwd, env=full_env, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def finished_copies(workspace: Path) -> int:
+    """Images whose copy has completed, read from the per-image logs of a running skomirror."""
+    return sum(bool(re.search(r"copy attempt \d+: .*\n(?:.*\n)*?=== exit 0", log.read_text()))
+               for log in workspace.rglob("*.log"))
+
+
+def interrupted_skomirror(*args: str, cwd: Path, workspace: Path, signum: int = signal.SIGINT,
+                          after_copies: int = 0):
+    """Start the CLI, send `signum` once a copy is under way (and `after_copies` have finished).
+
+    Returns (returncode, stdout, stderr).
+    """
+    process = subprocess.Popen(_command(args, True), cwd=cwd, env=dict(os.environ, PYTHONPATH=str(PROJECT)),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: skopeo_processes_mentioning(str(workspace)) and
+                 any("copy attempt" in log.read_text() for log in workspace.rglob("*.log")) and
+                 finished_copies(workspace) >= after_copies, 60, "copies to start")
+        time.sleep(0.5)
+        process.send_signal(signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    return process.returncode, stdout, stderr
 
 
 def skopeo_digest(reference: str, authfile: Optional[Path] = None) -> Optional[str]:
@@ -95,3 +129,25 @@ def results(workspace: Path) -> dict:
 
 def statuses(workspace: Path) -> Dict[str, str]:
     return {image["destination"]: image["status"] for image in results(workspace)["images"]}
+
+
+def skopeo_processes_mentioning(text: str):
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmdline.read_bytes()
+        except OSError:
+            continue
+        if argv.startswith(b"/usr/bin/skopeo") or b"skopeo\0" in argv[:64]:
+            if text.encode() in argv:
+                found.append(argv.replace(b"\0", b" ").decode(errors="replace"))
+    return found
+
+
+def wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

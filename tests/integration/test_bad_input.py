@@ -33,8 +33,11 @@ CASES = {
     "no images": (HEAD + "mirror: {}\n", "DEST", r"isc.yaml: the ImageSetConfiguration selects no images"),
     "DEST without transport": (HEAD + "mirror:\n  additionalImages:\n  - name: SRC/a/b:1\n", "registry:5000/x",
                                r"DEST 'registry:5000/x' must start with docker:// .* or file://"),
-    "file DEST not yet": (HEAD + "mirror:\n  additionalImages:\n  - name: SRC/a/b:1\n", "file:///tmp/m",
-                          r"mirror to disk \(file://\) is not supported yet"),
+    "missing --from directory": (HEAD + "mirror:\n  additionalImages:\n  - name: SRC/a/b:1\n",
+                                 "--from file:///nonexistent/usb DEST",
+                                 r"--from file:///nonexistent/usb: no such directory"),
+    "--from into file://": ("", "--from file:///tmp file:///tmp/m", r"--from pushes archives into a registry: DEST "
+                                                                     r"must be docker://"),
     "unreachable destination": (HEAD + "mirror:\n  additionalImages:\n  - name: SRC/a/b:1\n",
                                 "docker://127.0.0.1:9/mirror",
                                 r"cannot use the destination docker://127.0.0.1:9/mirror: connection refused"),
@@ -44,9 +47,9 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_bad_input_gives_one_line_and_exit_1(tmp_path, destination, name):
     text, dest, pattern = CASES[name]
-    dest = dest.replace("DEST", f"docker://{destination.host}")
+    *options, dest = dest.replace("DEST", f"docker://{destination.host}").split()
     (tmp_path / "isc.yaml").write_text(text.replace("SRC", destination.host))
-    result = skomirror("isc.yaml", dest, "--retry-delay", "0.01", cwd=tmp_path)
+    result = skomirror(*options, "isc.yaml", dest, "--retry-delay", "0.01", cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("skomirror: error:")]
     assert len(errors) == 1, result.stderr

@@ -1,39 +1,13 @@
 """Ctrl-C and SIGTERM in the middle of a run: no skopeo left behind, results kept, rerun resumes."""
 
-import os
 import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
 from skomirror.testkit.images import simple_image
 from skomirror.testkit.wanproxy import WanProxy
-from tests.integration.conftest import PROJECT, results, skomirror, skopeo_digest, write_isc
-
-
-def skopeo_processes_mentioning(text: str):
-    found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            argv = cmdline.read_bytes()
-        except OSError:
-            continue
-        if argv.startswith(b"/usr/bin/skopeo") or b"skopeo\0" in argv[:64]:
-            if text.encode() in argv:
-                found.append(argv.replace(b"\0", b" ").decode(errors="replace"))
-    return found
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+from tests.integration.conftest import (interrupted_skomirror, results, skomirror, skopeo_digest,
+                                       skopeo_processes_mentioning, write_isc)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
@@ -43,16 +17,10 @@ def test_interrupt_stops_every_child_keeps_results_and_rerun_resumes(tmp_path, s
     with WanProxy(source.port, latency=0.01, connection_rate=1.5e6, total_rate=1.5e6) as proxy:
         isc = write_isc(tmp_path / "isc.yaml", [f"{proxy.host}/{repo}:1" for repo in digests])
         workspace = tmp_path / "skomirror-workspace"
-        command = [sys.executable, "-m", "skomirror", "run", "--src-tls-verify=false", "--dest-tls-verify=false",
-                   "--parallel-images", "2", str(isc), f"docker://{destination.host}/mirror"]
-        process = subprocess.Popen(command, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(PROJECT)),
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        wait_for(lambda: skopeo_processes_mentioning(str(tmp_path)) and
-                 any("copy attempt" in log.read_text() for log in workspace.rglob("*.log")), 60, "a copy to start")
-        time.sleep(0.5)
-        process.send_signal(signum)
-        stdout, stderr = process.communicate(timeout=60)
-        assert process.returncode == 130, stderr
+        returncode, _, stderr = interrupted_skomirror("--parallel-images", "2", str(isc),
+                                                     f"docker://{destination.host}/mirror", cwd=tmp_path,
+                                                     workspace=workspace, signum=signum)
+        assert returncode == 130, stderr
         assert skopeo_processes_mentioning(str(tmp_path)) == []
         assert "interrupted" in stderr
 

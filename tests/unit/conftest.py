@@ -30,3 +30,18 @@ def old_skopeo() -> Skopeo:
 @pytest.fixture
 def new_skopeo() -> Skopeo:
     return Skopeo(FAKE_SKOPEO, Capabilities((1, 18, 0), parse_flags(help_text("1.18"))))
+
+
+def planned(source: str, destination: str = "dst.example", kind=None, **targets):
+    """One PlannedImage from source to a registry, named as the plan names it."""
+    from skomirror.collectors.types import CollectedImage, ImageKind
+    from skomirror.config.model import NOWHERE
+    from skomirror.endpoints import RegistryEndpoint
+    from skomirror.imageref import ImageRef
+    from skomirror.naming import parse_destination
+    from skomirror.plan import make_plan
+
+    item = CollectedImage(ImageRef.parse(source), source, kind or ImageKind.ADDITIONAL, NOWHERE, **targets)
+    target = RegistryEndpoint(parse_destination(f"docker://{destination}"))
+    (image,) = make_plan([item], RegistryEndpoint(), target).images
+    return image

@@ -4,16 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from skomirror.collectors.types import ImageKind
-from skomirror.config.model import NOWHERE
+from skomirror.endpoints import RegistryEndpoint
 from skomirror.executor import COPIED, FAILED, SKIPPED, Executor, ImageRecord
-from skomirror.imageref import ImageRef
-from skomirror.plan import PlannedImage
+from skomirror.naming import RegistryDestination
 from skomirror.processes import ChildProcesses
 from skomirror.retry import RetryPolicy
 from skomirror.runner import SkopeoRunner
 from skomirror.skopeo import CopySettings
-from tests.unit.conftest import FAKE_SKOPEO
+from tests.unit.conftest import FAKE_SKOPEO, planned
 
 DIGEST = "sha256:" + "c" * 64
 COPY = [FAKE_SKOPEO, "--insecure-policy", "copy"]
@@ -31,15 +29,14 @@ def write_digestfile(process):
 
 @pytest.fixture
 def record(tmp_path) -> ImageRecord:
-    image = PlannedImage(ImageRef.parse("src.example/a/b:1"), ImageRef.parse("dst.example/a/b:1"), "src.example/a/b:1",
-                         ImageKind.ADDITIONAL, NOWHERE)
-    return ImageRecord(image, tmp_path / "0001.log")
+    return ImageRecord(planned("src.example/a/b:1"), tmp_path / "0001.log")
 
 
 @pytest.fixture
 def executor(old_skopeo) -> Executor:
     runner = SkopeoRunner(old_skopeo, ChildProcesses(), CopySettings(), RetryPolicy(retry_times=3, delay=0.001))
-    return Executor(runner, parallel_images=2, on_done=lambda record: None)
+    target = RegistryEndpoint(RegistryDestination("dst.example"))
+    return Executor(runner, RegistryEndpoint(), target, parallel_images=2, on_done=lambda record: None)
 
 
 def test_transient_failures_are_retried_until_success(fake_process, executor, record):
@@ -101,7 +98,7 @@ def test_survey_skips_an_image_already_at_the_destination(fake_process, executor
     fake_process.register(INSPECT + ["docker://src.example/a/b:1"], stdout=raw)
     fake_process.register(INSPECT + ["docker://dst.example/a/b:1"], stdout=raw)
     executor.survey_one(record)
-    assert record.status == SKIPPED and record.size == 110
+    assert record.status == SKIPPED and record.size == 110 + len(raw)  # config, layer and the manifest
 
 
 def test_survey_marks_a_changed_image_for_copy(fake_process, executor, record):
@@ -114,9 +111,7 @@ def test_survey_marks_a_changed_image_for_copy(fake_process, executor, record):
 def test_survey_of_a_digest_source_checks_only_the_destination_when_mirrored(fake_process, executor, tmp_path):
     raw = manifest("3")
     from skomirror.manifests import digest_of
-    source = ImageRef.parse(f"src.example/a/b@{digest_of(raw)}")
-    image = PlannedImage(source, ImageRef.parse("dst.example/a/b:x"), str(source), ImageKind.ADDITIONAL, NOWHERE)
-    record = ImageRecord(image, tmp_path / "d.log")
+    record = ImageRecord(planned(f"src.example/a/b@{digest_of(raw)}", target_tag="x"), tmp_path / "d.log")
     fake_process.register(INSPECT + ["docker://dst.example/a/b:x"], stdout=raw)
     executor.survey_one(record)
     assert record.status == SKIPPED

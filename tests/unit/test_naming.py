@@ -4,15 +4,15 @@ import pytest
 
 from skomirror.errors import SkomirrorError
 from skomirror.imageref import ImageRef
-from skomirror.naming import (DiskDestination, RegistryDestination, limit_nested_paths, mirror_destination,
-                              parse_destination)
+from skomirror.naming import (DiskDestination, RegistryDestination, limit_nested_paths, mirror_name,
+                              parse_destination, registry_reference)
 
 HEX = "f306" + "0" * 56 + "ebea"
 DEST = RegistryDestination("mirror.example.com:5000", "ocp")
 
 
-def dest_of(name: str, **kwargs) -> str:
-    return str(mirror_destination(ImageRef.parse(name), DEST, **kwargs))
+def dest_of(name: str, max_nested_paths: int = 0, **targets) -> str:
+    return str(registry_reference(DEST, mirror_name(ImageRef.parse(name), **targets), max_nested_paths))
 
 
 def test_drops_the_source_registry_and_keeps_the_path():
@@ -36,7 +36,7 @@ def test_target_repo_and_target_tag_replace_path_and_tag():
 
 
 def test_destination_without_namespace():
-    ref = mirror_destination(ImageRef.parse("quay.io/ns/img:1"), RegistryDestination("reg:5000"))
+    ref = registry_reference(RegistryDestination("reg:5000"), mirror_name(ImageRef.parse("quay.io/ns/img:1")))
     assert str(ref) == "reg:5000/ns/img:1"
 
 
@@ -57,9 +57,9 @@ def test_max_nested_paths(limit, expected):
 
 def test_max_nested_paths_counts_the_destination_namespace():
     destination = RegistryDestination("myregistry.mydomain", "ocpbugs-11922/mirror-release")
-    ref = mirror_destination(ImageRef.parse(f"quay.io/gitlab-org/ci-cd/gitlab-runner-ubi-images/"
-                                            f"gitlab-runner-helper-ocp@sha256:{HEX}"), destination,
-                             max_nested_paths=3)
+    name = mirror_name(ImageRef.parse(f"quay.io/gitlab-org/ci-cd/gitlab-runner-ubi-images/"
+                                      f"gitlab-runner-helper-ocp@sha256:{HEX}"))
+    ref = registry_reference(destination, name, max_nested_paths=3)
     assert ref.path == "ocpbugs-11922/mirror-release/gitlab-org-ci-cd-gitlab-runner-ubi-images-gitlab-runner-helper-ocp"
 
 

@@ -2,18 +2,16 @@ import json
 from pathlib import Path
 
 from skomirror.collectors.types import ImageKind
-from skomirror.config.model import NOWHERE
 from skomirror.executor import ImageRecord
 from skomirror.failures import Failure, Kind
-from skomirror.imageref import ImageRef
 from skomirror.outputs import RunInfo, errors_text, exit_code, results_text, summary_lines
-from skomirror.plan import Plan, PlannedImage
+from skomirror.plan import Plan
 from skomirror.workspace import Workspace
+from tests.unit.conftest import planned
 
 
 def record(name: str, status: str, kind=ImageKind.ADDITIONAL, failure=None) -> ImageRecord:
-    image = PlannedImage(ImageRef.parse(f"src.io/{name}:1"), ImageRef.parse(f"dst.io/m/{name}:1"), f"src.io/{name}:1",
-                         kind, NOWHERE)
+    image = planned(f"src.io/{name}:1", "dst.io/m", kind)
     return ImageRecord(image, Path(f"/ws/logs/{name}.log"), status=status, failure=failure, attempts=1)
 
 

@@ -1,0 +1,166 @@
+"""The air gap: packing the store into a shipment, and receiving shipments on the other side.
+
+Connected side (mirror to disk): after the copies, every blob the images need
+that no earlier shipment carried is packed into parts, with the layouts, the
+ISC and the image list. Disconnected side (disk to mirror): every part of
+every new shipment is checked against its manifest, every tar header is
+checked, and only then is anything unpacked into the workspace's store.
+"""
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Set
+
+from skomirror.archive import Entry, check_members, check_parts, extract_part, group_entries, member_bytes, \
+    write_part
+from skomirror.errors import SkomirrorError
+from skomirror.executor import COPIED, SKIPPED, ImageRecord
+from skomirror.progress import format_bytes
+from skomirror.shipments import History, Shipment, find_shipments
+from skomirror.store import Store
+
+FREE_SPACE_OVERRIDE = "SKOMIRROR_FREE_SPACE_BYTES"  # for tests: pretend the disk has this many bytes free
+
+
+def free_bytes(path: Path) -> int:
+    override = os.environ.get(FREE_SPACE_OVERRIDE)
+    if override:
+        return int(override)
+    existing = Path(path).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    return shutil.disk_usage(existing).free
+
+
+def check_space(directory: Path, needed: int, what: str) -> None:
+    free = free_bytes(directory)
+    if needed > free:
+        raise SkomirrorError(f"not enough disk space in {directory}: {what} needs about {format_bytes(needed)} and "
+                             f"{format_bytes(free)} is free; free some space or use a larger filesystem")
+
+
+def image_digests(record: ImageRecord, store: Store) -> Dict[str, Optional[int]]:
+    """Every blob and manifest an image needs, with sizes: from the store when it is there, else the survey."""
+    facts = record.survey.source if record.survey else None
+    if facts is None:
+        digest = store.tagged_digest(record.image.name)
+        facts = store.facts(digest) if digest else None
+    if facts is None:
+        return {}
+    return {**facts.blobs, **facts.manifests}
+
+
+@dataclass
+class ShippingPlan:
+    new: Dict[str, Optional[int]]  # digest -> size of what this shipment carries
+    based_on: List[int]
+
+
+def shipping_plan(records: Iterable[ImageRecord], store: Store, history: History, since: Optional[date],
+                  full: bool) -> ShippingPlan:
+    needed: Dict[str, Optional[int]] = {}
+    for record in records:
+        needed.update(image_digests(record, store))
+    shipped = {} if full else history.shipped(since)
+    already: Set[str] = set().union(*shipped.values()) if shipped else set()
+    based_on = sorted(shipment_id for shipment_id, blobs in shipped.items() if blobs & needed.keys())
+    return ShippingPlan({digest: size for digest, size in needed.items() if digest not in already}, based_on)
+
+
+def check_space_for_disk_run(records: List[ImageRecord], store: Store, history: History, since: Optional[date],
+                             full: bool, archive_dir: Path) -> None:
+    """Before the first byte is written: new blobs for the store plus the parts must fit."""
+    to_download: Dict[str, int] = {}
+    for record in records:
+        if record.survey and record.survey.source and not record.survey.up_to_date:
+            for digest, size in image_digests(record, store).items():
+                if not store.has_blob(digest):
+                    to_download[digest] = size or 0
+    plan = shipping_plan(records, store, history, since, full)
+    archive_bytes = sum(member_bytes(f"blobs/{digest}", size or 0) for digest, size in plan.new.items())
+    needed = sum(to_download.values()) + archive_bytes
+    check_space(archive_dir, needed, f"this run ({format_bytes(sum(to_download.values()))} of new blobs for the "
+                                     f"store, {format_bytes(archive_bytes)} of archives)")
+
+
+def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, history: History, config: Path,
+                   part_limit: Optional[int], since: Optional[date], full: bool,
+                   say: Callable[[str], None]) -> Optional[Shipment]:
+    shipped = [record for record in records if record.status in (COPIED, SKIPPED)]
+    plan = shipping_plan(shipped, store, history, since, full)
+    shipment_id, first_part = history.next_numbers(archive_dir)
+    images = [{"name": str(r.image.name), "digest": r.digest or "", "origin": r.image.origin,
+               "source": r.image.source_spec, "type": r.image.kind.group} for r in shipped]
+    previous = {(image["name"], image["digest"]) for shipment in history.shipments() for image in shipment.images}
+    if not plan.new and {(image["name"], image["digest"]) for image in images} <= previous and not full:
+        say("nothing new to ship: every image and blob went out in an earlier shipment")
+        return None
+
+    metadata_dir = store.root / "skomirror" / f"shipment-{shipment_id:04d}"
+    metadata_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(config, metadata_dir / "isc.yaml")
+    (metadata_dir / "images.json").write_text(json.dumps(images, indent=1) + "\n")
+    entries = [_entry(store, path) for path in sorted(metadata_dir.iterdir())]
+    for record in shipped:
+        layout = store.layout(record.image.name)
+        entries += [_entry(store, layout / "oci-layout"), _entry(store, layout / "index.json")]
+    entries += [_entry(store, store.blob_path(digest)) for digest in sorted(plan.new)]
+
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    groups = group_entries(entries, part_limit)
+    parts = []
+    for offset, group in enumerate(groups):
+        parts.append(write_part(archive_dir, first_part + offset, group))
+        say(f"archive: wrote {parts[-1].name} ({format_bytes(parts[-1].size)})")
+    if part_limit is not None:
+        oversized = [part.name for part in parts if part.size > part_limit]
+        if oversized:
+            say(f"warning: {', '.join(oversized)} exceed the archive size: each holds one blob larger than it")
+    shipment = Shipment(shipment_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), parts, sorted(plan.new),
+                        images, plan.based_on, f"skomirror/shipment-{shipment_id:04d}/isc.yaml")
+    manifest = archive_dir / shipment.manifest_name
+    temporary = archive_dir / f".{shipment.manifest_name}.tmp"
+    temporary.write_text(shipment.to_json())
+    temporary.replace(manifest)  # written last: a shipment without its manifest is incomplete
+    history.record(shipment)
+    return shipment
+
+
+def _entry(store: Store, path: Path) -> Entry:
+    return Entry(path.relative_to(store.root).as_posix(), path, path.stat().st_size)
+
+
+def receive_shipments(from_dir: Path, store: Store, say: Callable[[str], None]) -> List[Shipment]:
+    """Check, then unpack, every shipment in `from_dir` this store has not received yet; oldest first."""
+    if not from_dir.is_dir():
+        raise SkomirrorError(f"--from {from_dir}: no such directory")
+    shipments = find_shipments(from_dir)
+    if not shipments:
+        raise SkomirrorError(f"--from {from_dir}: no shipment manifest (mirror_shipment_NNNN.json) found; "
+                             "copy it along with the mirror_*.tar parts")
+    received = History(store.root / "received")
+    done = {shipment.id for shipment in received.shipments()}
+    pending = [shipment for shipment in shipments if shipment.id not in done]
+    problems = [f"shipment {s.id}: {problem}" for s in pending for problem in check_parts(from_dir, s.parts)]
+    if problems:
+        raise SkomirrorError(f"archive check failed in {from_dir}, nothing was pushed: {'; '.join(problems)}")
+    check_members(from_dir / part.name for shipment in pending for part in shipment.parts)
+    check_space(store.root, sum(part.size for shipment in pending for part in shipment.parts),
+                f"unpacking {len(pending)} shipment(s)")
+    for shipment in pending:
+        missing = [earlier for earlier in shipment.based_on if earlier not in done]
+        if missing:
+            say(f"warning: shipment {shipment.id} builds on shipment(s) {missing}, which this workspace has not "
+                "received; images that need their blobs fail unless the registry already has them")
+        store.prepare()
+        for part in shipment.parts:
+            extract_part(from_dir / part.name, store.root)
+        received.record(shipment)
+        done.add(shipment.id)
+        say(f"received shipment {shipment.id}: {len(shipment.parts)} part(s), {len(shipment.images)} images")
+    return received.shipments()

@@ -1,0 +1,94 @@
+"""The two ends of a copy: a registry (`docker://`) or the on-disk store (`oci:`).
+
+mirror to mirror = registry -> registry, mirror to disk = registry -> store,
+disk to mirror = store -> registry. The plan asks an endpoint for names only;
+the survey asks it what it holds.
+"""
+
+from pathlib import Path
+from typing import Optional
+
+from skomirror.failures import Failure, Kind
+from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
+from skomirror.manifests import ImageFacts, ManifestError, image_facts, parse_manifest
+from skomirror.naming import MirrorName, RegistryDestination, registry_reference
+from skomirror.plan import PlannedImage
+from skomirror.retry import RetryPolicy, SkopeoFailed
+from skomirror.runner import SkopeoRunner
+from skomirror.store import MissingFromStore, Store
+
+
+def _unreadable(reason: str, message: str) -> SkopeoFailed:
+    return SkopeoFailed(Failure(Kind.PERMANENT, reason, message))
+
+
+class RegistryEndpoint:
+    """As a source: each image's own reference. As a target: DEST's registry and namespace."""
+
+    def __init__(self, destination: Optional[RegistryDestination] = None, max_nested_paths: int = 0):
+        self.destination = destination
+        self.max_nested_paths = max_nested_paths
+
+    def _reference(self, source: ImageRef, name: MirrorName) -> ImageRef:
+        if self.destination is None:
+            return source
+        return registry_reference(self.destination, name, self.max_nested_paths)
+
+    def spec(self, source: ImageRef, name: MirrorName) -> str:
+        reference = self._reference(source, name)
+        return reference.transport_spec if self.destination is None else f"{DOCKER_TRANSPORT}{reference}"
+
+    def repository(self, source: ImageRef, name: MirrorName) -> str:
+        return self._reference(source, name).repository
+
+    def current_digest(self, image: PlannedImage, runner: SkopeoRunner, log: Path,
+                       retry: Optional[RetryPolicy]) -> Optional[str]:
+        """As a target: the digest under the image's destination tag, None when nothing is there."""
+        try:
+            raw = runner.inspect_raw(image.destination_spec, True, log, retry)
+        except SkopeoFailed as failed:
+            if failed.failure.not_found:
+                return None
+            raise
+        return parse_manifest(raw).digest
+
+    def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
+        """As a source: the manifest and, for a multi-arch image, each platform's manifest."""
+        def read(reference: str):
+            raw = runner.inspect_raw(reference, False, log, retry)
+            try:
+                return parse_manifest(raw)
+            except ManifestError as exc:
+                raise _unreadable("unreadable manifest", f"{reference}: {exc}") from None
+
+        manifest = read(image.source_spec)
+        children = [read(f"{DOCKER_TRANSPORT}{image.source.repository}@{child.digest}")
+                    for child in manifest.children]
+        return image_facts(manifest, children)
+
+
+class StoreEndpoint:
+    """One OCI layout per image in the store, blobs shared."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def spec(self, source: ImageRef, name: MirrorName) -> str:
+        return self.store.spec(name)
+
+    def repository(self, source: ImageRef, name: MirrorName) -> str:
+        return str(self.store.layout(name))  # a layout per image: copies never share one
+
+    def current_digest(self, image: PlannedImage, runner: SkopeoRunner, log: Path,
+                       retry: Optional[RetryPolicy]) -> Optional[str]:
+        return self.store.tagged_digest(image.name)
+
+    def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
+        digest = self.store.tagged_digest(image.name)
+        if digest is None:
+            raise _unreadable("not in the archives",
+                              f"{image.name} is not in the store {self.store.root}; was it mirrored to disk?")
+        try:
+            return self.store.facts(digest)
+        except (MissingFromStore, ManifestError) as exc:
+            raise _unreadable("incomplete store", str(exc)) from None

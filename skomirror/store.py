@@ -1,0 +1,99 @@
+"""The on-disk store of mirror to disk: one OCI layout per image, every blob once.
+
+skopeo's `oci:` transport rewrites a layout's index.json without a lock, so
+parallel copies into one layout lose tags. Here every image has a layout of
+its own, and all layouts share one blob directory (`--dest-shared-blob-dir`):
+blobs are written to a temporary file and renamed, which is safe when several
+skopeo processes store the same blob.
+
+    <root>/blobs/sha256/<hex>                 every manifest, config and layer
+    <root>/layouts/<key>/{index.json,oci-layout}   one per image, tagged with its name's tag
+"""
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Dict, Iterable, Optional
+
+from skomirror.manifests import ImageFacts, image_facts, parse_manifest
+from skomirror.naming import MirrorName
+
+REF_NAME = "org.opencontainers.image.ref.name"
+PARTIAL_BLOB_PREFIX = "oci-put-blob"  # skopeo's temporary files, left behind when it is killed
+
+
+class MissingFromStore(Exception):
+    pass
+
+
+class Store:
+    def __init__(self, root: Path):
+        self.root = Path(root).absolute()
+        self.blobs = self.root / "blobs"
+        self.layouts = self.root / "layouts"
+
+    def prepare(self) -> "Store":
+        for directory in (self.blobs / "sha256", self.layouts):
+            directory.mkdir(parents=True, exist_ok=True)
+        return self
+
+    @staticmethod
+    def layout_key(name: MirrorName) -> str:
+        """Readable and unique: a path of safe characters plus a hash of the exact name."""
+        readable = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("_")[:80]
+        return f"{readable}-{hashlib.sha256(str(name).encode()).hexdigest()[:10]}"
+
+    def layout(self, name: MirrorName) -> Path:
+        return self.layouts / self.layout_key(name)
+
+    def spec(self, name: MirrorName) -> str:
+        return f"oci:{self.layout(name)}:{name.tag}"
+
+    def blob_path(self, digest: str) -> Path:
+        algorithm, _, hex_part = digest.partition(":")
+        return self.blobs / algorithm / hex_part
+
+    def has_blob(self, digest: str) -> bool:
+        return self.blob_path(digest).is_file()
+
+    def tagged_digest(self, name: MirrorName) -> Optional[str]:
+        """The manifest digest this image's layout holds under its tag, if the manifest is really there."""
+        try:
+            index = json.loads((self.layout(name) / "index.json").read_text())
+        except (OSError, ValueError):
+            return None
+        for descriptor in index.get("manifests") or []:
+            if (descriptor.get("annotations") or {}).get(REF_NAME) == name.tag:
+                digest = descriptor.get("digest")
+                return digest if digest and self.has_blob(digest) else None
+        return None
+
+    def read_blob(self, digest: str) -> bytes:
+        try:
+            return self.blob_path(digest).read_bytes()
+        except OSError:
+            raise MissingFromStore(f"{digest} is not in the store {self.root}") from None
+
+    def facts(self, digest: str) -> ImageFacts:
+        manifest = parse_manifest(self.read_blob(digest))
+        children = [parse_manifest(self.read_blob(child.digest)) for child in manifest.children]
+        return image_facts(manifest, children)
+
+    def blob_sizes(self, digests: Iterable[str]) -> Dict[str, int]:
+        """Sizes on disk of the given blobs that the store has."""
+        sizes = {}
+        for digest in digests:
+            try:
+                sizes[digest] = self.blob_path(digest).stat().st_size
+            except OSError:
+                continue
+        return sizes
+
+    def remove_partial_writes(self) -> int:
+        """Delete what killed skopeo processes left half written; returns how many files."""
+        removed = 0
+        for partial in self.layouts.glob(f"*/{PARTIAL_BLOB_PREFIX}*"):
+            partial.unlink(missing_ok=True)
+            removed += 1
+        return removed
