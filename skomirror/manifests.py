@@ -5,10 +5,15 @@ import json
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
-INDEX_TYPES = frozenset({
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-})
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
+DOCKER_LAYER_GZIP = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+INDEX_TYPES = frozenset({OCI_INDEX, DOCKER_LIST})
 SCHEMA1_TYPES = frozenset({
     "application/vnd.docker.distribution.manifest.v1+json",
     "application/vnd.docker.distribution.manifest.v1+prettyjws",
@@ -66,10 +71,10 @@ def parse_manifest(raw: bytes) -> Manifest:
 
 def _guess_media_type(document: dict) -> str:
     if "manifests" in document:
-        return "application/vnd.oci.image.index.v1+json"
+        return OCI_INDEX
     if document.get("schemaVersion") == 1:
         return "application/vnd.docker.distribution.manifest.v1+json"
-    return "application/vnd.oci.image.manifest.v1+json"
+    return OCI_MANIFEST
 
 
 def _descriptor(entry: dict) -> Descriptor:

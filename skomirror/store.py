@@ -12,6 +12,7 @@ skopeo processes store the same blob.
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Dict, Iterable, Optional
@@ -68,6 +69,30 @@ class Store:
                 digest = descriptor.get("digest")
                 return digest if digest and self.has_blob(digest) else None
         return None
+
+    def put_blob(self, data: bytes) -> str:
+        """Store bytes under their digest (temporary file + rename, like skopeo); returns the digest."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        path = self.blob_path(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, path)
+        return digest
+
+    def tag(self, name: MirrorName, manifest: bytes, media_type: str) -> str:
+        """Make `name`'s layout point at this manifest (stored as a blob); returns its digest."""
+        digest = self.put_blob(manifest)
+        layout = self.layout(name)
+        layout.mkdir(parents=True, exist_ok=True)
+        (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
+        index = {"schemaVersion": 2, "manifests": [{"mediaType": media_type, "digest": digest, "size": len(manifest),
+                                                     "annotations": {REF_NAME: name.tag}}]}
+        temporary = layout / ".index.json.tmp"
+        temporary.write_text(json.dumps(index))
+        os.replace(temporary, layout / "index.json")
+        return digest
 
     def read_blob(self, digest: str) -> bytes:
         try:

@@ -4,23 +4,13 @@ Everything is derived from a seed string, so the same call gives the same
 digests on every machine: tests can assert on them and reruns are comparable.
 """
 
-import gzip
 import hashlib
-import io
-import json
 import random
-import tarfile
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-OCI_LAYER_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+from skomirror.imagebuild import canonical_json, gzip_bytes, sha256_digest, tar_bytes
+from skomirror.manifests import OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST
 
 
 @dataclass(frozen=True)
@@ -80,24 +70,8 @@ class Index:
         return [blob for image in self.images for blob in image.blobs]
 
 
-def tar_bytes(files: Dict[str, bytes]) -> bytes:
-    """A reproducible tar: fixed mtime, owner and mode, sorted members."""
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for name in sorted(files):
-            info = tarfile.TarInfo(name)
-            info.size = len(files[name])
-            info.mtime = 0
-            info.mode = 0o644
-            tar.addfile(info, io.BytesIO(files[name]))
-    return buf.getvalue()
 
 
-def gzip_bytes(data: bytes) -> bytes:
-    out = io.BytesIO()
-    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as gz:
-        gz.write(data)
-    return out.getvalue()
 
 
 def pseudo_random(seed: str, size: int) -> bytes:
@@ -111,7 +85,7 @@ def make_layer(seed: str, size: int = 1024, files: Optional[Dict[str, bytes]] = 
     if size or not content:
         content[f"data/{hashlib.sha256(seed.encode()).hexdigest()[:16]}.bin"] = pseudo_random(seed, size)
     raw = tar_bytes(content)
-    return Layer(Blob(gzip_bytes(raw), OCI_LAYER_GZIP), sha256_digest(raw))
+    return Layer(Blob(gzip_bytes(raw, level=1), OCI_LAYER_GZIP), sha256_digest(raw))
 
 
 def make_image(
@@ -148,8 +122,6 @@ def make_index(images: Sequence[Image]) -> Index:
     return Index(Blob(canonical_json(index), OCI_INDEX), tuple(images))
 
 
-def canonical_json(obj) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
 def simple_image(name: str, layer_sizes: Sequence[int] = (2048, 1024), base: Sequence[Layer] = (),
@@ -157,3 +129,13 @@ def simple_image(name: str, layer_sizes: Sequence[int] = (2048, 1024), base: Seq
     """An image made of shared base layers plus layers of its own, all derived from `name`."""
     own = [make_layer(f"{name}/{architecture}/layer{i}", size) for i, size in enumerate(layer_sizes)]
     return make_image(list(base) + own, architecture=architecture, labels={"name": name})
+
+
+def put_in_store(store, name, image) -> str:
+    """Write an Image or Index into a skomirror Store under `name` (a MirrorName); returns its digest."""
+    images = image.images if isinstance(image, Index) else (image,)
+    for single in images:
+        for blob in single.blobs:
+            store.put_blob(blob.data)
+        store.put_blob(single.manifest.data)
+    return store.tag(name, image.manifest.data, image.manifest.media_type)

@@ -1,0 +1,160 @@
+"""Catalog images: finding the FBC inside one, and building the filtered catalog image.
+
+Reading: the config label `operators.operatorframework.io.index.configs.v1`
+names the FBC directory (default /configs); the layers are applied in order,
+whiteouts included, and only that directory is written out.
+
+Rebuilding (as oc-mirror does): every platform image of the original gets two
+more layers, a whiteout of the old directory and the filtered FBC in /configs,
+and its config runs `serve /configs`. Everything else (opm, base layers) is
+shared with the original, so only the two small layers are new.
+"""
+
+import gzip
+import io
+import json
+import os
+import shutil
+import tarfile
+from pathlib import Path, PurePosixPath
+from typing import Dict, List, Optional, Tuple
+
+from skomirror.catalog.fbc import CatalogError
+from skomirror.imagebuild import BuiltLayer, appended_config, build_layer, canonical_json
+from skomirror.manifests import DOCKER_CONFIG, DOCKER_MANIFEST, Manifest, OCI_CONFIG, parse_manifest
+from skomirror.naming import MirrorName
+from skomirror.store import Store
+
+CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
+DEFAULT_CONFIGS = "/configs"
+WHITEOUT = ".wh."
+OPAQUE = ".wh..wh..opq"
+PREFERRED_PLATFORM = "linux/amd64"
+
+
+def _platform_manifest(store: Store, manifest: Manifest) -> Manifest:
+    """One platform's image of a multi-arch catalog: linux/amd64 when it has one."""
+    if not manifest.is_index:
+        return manifest
+    children = sorted(manifest.children, key=lambda child: child.platform != PREFERRED_PLATFORM)
+    if not children:
+        raise CatalogError("the catalog image is an empty index")
+    return parse_manifest(store.read_blob(children[0].digest))
+
+
+def _config(store: Store, manifest: Manifest) -> dict:
+    config = manifest.blobs[0]
+    return json.loads(store.read_blob(config.digest))
+
+
+def configs_dir(config: dict) -> str:
+    labels = (config.get("config") or {}).get("Labels") or {}
+    return labels.get(CONFIGS_LABEL) or DEFAULT_CONFIGS
+
+
+def _layer_members(store: Store, digest: str):
+    data = store.read_blob(digest)
+    if data[:4] == b"\x28\xb5\x2f\xfd":
+        raise CatalogError(f"layer {digest} is zstd-compressed, which skomirror cannot read (gzip or plain tar only)")
+    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
+        for member in tar.getmembers():
+            content = tar.extractfile(member).read() if member.isfile() else None
+            yield member, content
+
+
+def _relative(name: str) -> Optional[PurePosixPath]:
+    path = PurePosixPath(name.lstrip("/")) if name not in ("", ".", "./") else None
+    if path is None or ".." in path.parts:
+        return None
+    return PurePosixPath(*[part for part in path.parts if part != "."]) if path.parts else None
+
+
+def extract_configs(store: Store, digest: str, target: Path) -> Path:
+    """Write the FBC directory of the catalog image `digest` (from `store`) into `target`; returns it."""
+    manifest = _platform_manifest(store, parse_manifest(store.read_blob(digest)))
+    root = PurePosixPath(configs_dir(_config(store, manifest)).strip("/"))
+    files: Dict[PurePosixPath, bytes] = {}
+    for layer in json.loads(store.read_blob(manifest.digest)).get("layers") or []:  # in order, repeats included
+        members = list(_layer_members(store, layer["digest"]))
+        for member, _ in members:  # whiteouts hide what lower layers had
+            path = _relative(member.name)
+            if path is None or not path.name.startswith(WHITEOUT):
+                continue
+            opaque = path.name == OPAQUE
+            hidden = path.parent if opaque else path.parent / path.name[len(WHITEOUT):]
+            for existing in [p for p in files if hidden in p.parents or (p == hidden and not opaque)]:
+                del files[existing]
+        for member, content in members:
+            path = _relative(member.name)
+            if path is None or path.name.startswith(WHITEOUT) or content is None:
+                continue
+            if path == root or root in path.parents:
+                files[path] = content
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path, content in files.items():
+        destination = target / path.relative_to(root)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        destination.write_bytes(content)
+    if not files:
+        raise CatalogError(f"no file-based catalog under /{root} in the catalog image (is it an old sqlite index?)")
+    return target
+
+
+def _fbc_layers(configs: Path, old_root: str) -> List[BuiltLayer]:
+    old = PurePosixPath(old_root.strip("/"))
+    whiteout = build_layer({str(old.parent / f"{WHITEOUT}{old.name}") if str(old.parent) != "." else
+                            f"{WHITEOUT}{old.name}": b""})
+    files = {f"configs/{path.relative_to(configs).as_posix()}": path.read_bytes()
+             for path in sorted(configs.rglob("*")) if path.is_file()}
+    return [whiteout, build_layer(files, directories=["configs"])]
+
+
+def _rebuild_platform(store: Store, target: Store, manifest_bytes: bytes, configs: Path) -> Tuple[bytes, str]:
+    document = json.loads(manifest_bytes)
+    manifest = parse_manifest(manifest_bytes)
+    config = _config(store, manifest)
+    layers = _fbc_layers(configs, configs_dir(config))
+    new_config = appended_config(config, layers, "skomirror: filtered catalog")
+    settings = new_config.setdefault("config", {})
+    settings["Cmd"] = ["serve", DEFAULT_CONFIGS]
+    settings.setdefault("Labels", {})[CONFIGS_LABEL] = DEFAULT_CONFIGS
+    config_bytes = canonical_json(new_config)
+    for layer in manifest.blobs[1:]:
+        _share_blob(store, target, layer.digest)
+    config_type = DOCKER_CONFIG if manifest.media_type == DOCKER_MANIFEST else OCI_CONFIG
+    document["config"] = {"mediaType": config_type, "digest": target.put_blob(config_bytes),
+                          "size": len(config_bytes)}
+    document["layers"] = list(document.get("layers") or []) + \
+        [dict(layer.descriptor(manifest.media_type), digest=target.put_blob(layer.data)) for layer in layers]
+    rebuilt = canonical_json(document)
+    return rebuilt, target.put_blob(rebuilt)
+
+
+def _share_blob(source: Store, target: Store, digest: str) -> None:
+    """The original's layers are needed unchanged: link them (or copy across filesystems)."""
+    destination = target.blob_path(digest)
+    if destination.exists():
+        return
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source.blob_path(digest), destination)
+    except OSError:
+        shutil.copyfile(source.blob_path(digest), destination)
+
+
+def rebuild_catalog(store: Store, digest: str, configs: Path, target: Store, name: MirrorName) -> str:
+    """Build the filtered catalog from image `digest` in `store` into `target` under `name`; returns its digest."""
+    top_bytes = store.read_blob(digest)
+    top = parse_manifest(top_bytes)
+    if not top.is_index:
+        rebuilt, _ = _rebuild_platform(store, target, top_bytes, configs)
+        return target.tag(name, rebuilt, top.media_type)
+    index = json.loads(top_bytes)
+    for entry in index.get("manifests") or []:
+        child_bytes = store.read_blob(entry["digest"])
+        rebuilt, rebuilt_digest = _rebuild_platform(store, target, child_bytes, configs)
+        entry["digest"], entry["size"] = rebuilt_digest, len(rebuilt)
+    return target.tag(name, canonical_json(index), top.media_type)
