@@ -23,7 +23,7 @@ from typing import Dict, List
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from skomirror.run import DEFAULT_PARALLEL_IMAGES  # noqa: E402
+from skomirror.workflows import DEFAULT_PARALLEL_IMAGES  # noqa: E402
 from skomirror.testkit.images import make_layer, simple_image  # noqa: E402
 from skomirror.testkit.registry import Registry  # noqa: E402
 from skomirror.testkit.wanproxy import WanProxy  # noqa: E402

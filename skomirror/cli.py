@@ -12,7 +12,8 @@ from skomirror import __version__
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.retry import RetryPolicy
-from skomirror.run import DEFAULT_PARALLEL_IMAGES, RunOptions, run
+from skomirror.run import run
+from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, RunOptions
 from skomirror.skopeo import RegistryAccess
 
 PROG = "skomirror"

@@ -18,7 +18,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Set
 
 from skomirror.archive import Entry, check_members, check_parts, extract_part, group_entries, member_bytes, \
     write_part
+from skomirror.collectors.types import CollectedImage, ImageKind
+from skomirror.config.model import Where
 from skomirror.errors import SkomirrorError
+from skomirror.imageref import ImageRef
 from skomirror.executor import COPIED, SKIPPED, ImageRecord
 from skomirror.progress import format_bytes
 from skomirror.shipments import History, Shipment, find_shipments
@@ -95,7 +98,8 @@ def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, 
     plan = shipping_plan(shipped, store, history, since, full)
     shipment_id, first_part = history.next_numbers(archive_dir)
     images = [{"name": str(r.image.name), "digest": r.digest or "", "origin": r.image.origin,
-               "source": r.image.source_spec, "type": r.image.kind.group} for r in shipped]
+               "source": str(r.image.source), "kind": r.image.kind.name, "requires": list(r.image.requires)}
+              for r in shipped]
     previous = {(image["name"], image["digest"]) for shipment in history.shipments() for image in shipment.images}
     if not plan.new and {(image["name"], image["digest"]) for image in images} <= previous and not full:
         say("nothing new to ship: every image and blob went out in an earlier shipment")
@@ -164,3 +168,19 @@ def receive_shipments(from_dir: Path, store: Store, say: Callable[[str], None]) 
         done.add(shipment.id)
         say(f"received shipment {shipment.id}: {len(shipment.parts)} part(s), {len(shipment.images)} images")
     return received.shipments()
+
+
+def shipment_images(shipments: List[Shipment]) -> List[CollectedImage]:
+    """What disk to mirror pushes: every image the received shipments carry, the newest shipment winning."""
+    latest: Dict[str, tuple] = {}
+    for shipment in shipments:
+        for index, entry in enumerate(shipment.images):
+            latest[entry["name"]] = (shipment, index, entry)
+    images = []
+    for name, (shipment, index, entry) in latest.items():
+        path, _, tag = name.rpartition(":")
+        images.append(CollectedImage(ImageRef.parse(entry["source"]), entry["origin"],
+                                     ImageKind[entry.get("kind", ImageKind.ADDITIONAL.name)],
+                                     Where(shipment.manifest_name, 0, f"images[{index}]"), path, tag,
+                                     requires=tuple(entry.get("requires") or ())))
+    return images

@@ -7,7 +7,7 @@ to take Ctrl-C or SIGTERM and stop every child.
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generic, List, Optional, TypeVar
 
@@ -36,6 +36,7 @@ class ImageRecord:
     attempts: int = 0
     seconds: float = 0.0
     failure: Optional[Failure] = None
+    prerequisites: List["ImageRecord"] = field(default_factory=list)  # must be mirrored before this one
 
     @property
     def size(self) -> Optional[int]:
@@ -85,11 +86,9 @@ class WorkerPool(Generic[T]):
 
 
 class Executor:
-    def __init__(self, runner: SkopeoRunner, source, target, parallel_images: int,
-                 on_done: Callable[[ImageRecord], None]):
-        """source and target: the endpoints (skomirror.endpoints) the plan was made for."""
+    def __init__(self, runner: SkopeoRunner, target, parallel_images: int, on_done: Callable[[ImageRecord], None]):
+        """target: the endpoint (skomirror.endpoints) the plan was made for."""
         self.runner = runner
-        self.source = source
         self.target = target
         self.parallel_images = parallel_images
         self.on_done = on_done
@@ -114,7 +113,7 @@ class Executor:
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
         started = time.monotonic()
         try:
-            record.survey = Surveyor(self.runner, self.source, self.target, retry).survey(record.image, record.log)
+            record.survey = Surveyor(self.runner, self.target, retry).survey(record.image, record.log)
         except Stopped:
             record.survey = Survey(failure=Failure(Kind.INTERRUPTED, "interrupted", ""))
         record.seconds += time.monotonic() - started
@@ -138,7 +137,8 @@ class Executor:
         self._pool(self.parallel_images, next_record, work, queue.clear)
 
     def copy_all(self, records: List[ImageRecord]) -> None:
-        scheduler = RepositoryScheduler(records, lambda r: r.image.destination_repository, lambda r: r.footprint)
+        scheduler = RepositoryScheduler(records, lambda r: r.image.destination_repository, lambda r: r.footprint,
+                                        lambda r: all(p.status != PENDING for p in r.prerequisites))
 
         def work(record: ImageRecord) -> None:
             try:
@@ -150,12 +150,19 @@ class Executor:
         self._pool(self.parallel_images, scheduler.next, work, scheduler.stop)
 
     def copy(self, record: ImageRecord) -> None:
+        failed = [p for p in record.prerequisites if p.status in (FAILED, INTERRUPTED)]
+        if failed:
+            record.fail(Failure(Kind.PERMANENT, "related image failed",
+                                f"skipping operator bundle {record.image.origin} because one of its related images "
+                                f"failed to mirror: {failed[0].image.origin}"))
+            return
         started = time.monotonic()
         source, destination = record.image.source_spec, record.image.destination_spec
+        source_blobs = record.image.source_store.blobs if record.image.source_store else None
 
         def attempt() -> str:
             record.attempts += 1
-            return self.runner.copy_once(source, destination, record.log, record.attempts)
+            return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs)
 
         def note_retry(failure: Failure, delay: float) -> None:
             with open(record.log, "a") as log:

@@ -7,7 +7,7 @@ run would do.
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Protocol, Sequence
+from typing import Dict, List, Optional, Protocol, Sequence, Tuple
 
 from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import BlockedImage, Where
@@ -34,6 +34,8 @@ class PlannedImage:
     origin: str
     kind: ImageKind
     where: Where
+    source_store: Optional[object] = field(default=None, compare=False)  # the Store the source is read from
+    requires: Tuple[str, ...] = ()
 
     @property
     def destination(self) -> str:
@@ -86,8 +88,11 @@ def make_plan(
         if pattern is not None:
             blocked_entries.append(BlockedEntry(item, pattern))
             continue
-        planned = PlannedImage(item.source, name, source.spec(item.source, name), destination_spec,
-                               target.repository(item.source, name), item.origin, item.kind, item.where)
+        source_store = item.source_store or getattr(source, "store", None)
+        source_spec = item.source_store.spec(name) if item.source_store else source.spec(item.source, name)
+        planned = PlannedImage(item.source, name, source_spec, destination_spec,
+                               target.repository(item.source, name), item.origin, item.kind, item.where,
+                               source_store, item.requires)
         earlier = by_destination.get(destination_spec)
         if earlier is not None:
             if earlier.source.pull_spec == planned.source.pull_spec:

@@ -13,7 +13,7 @@ from typing import Optional, TextIO
 
 from tqdm import tqdm
 
-CHECKING, MIRRORING = "checking", "mirroring"
+CHECKING, MIRRORING, CATALOGS = "checking", "mirroring", "catalogs"
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 

@@ -4,74 +4,40 @@ Three workflows share every stage; they differ only in their endpoints:
 mirror to mirror (registry -> registry), mirror to disk (registry -> store,
 then a shipment of archives) and disk to mirror (received shipments -> store
 -> registry). What can be refused is refused before a copy starts: the
-config, DEST, the auth file, skopeo itself, the archives, free disk space and
-whether the destination answers.
+config, DEST, the auth file, skopeo itself, the catalogs, the archives, free
+disk space and whether the destination answers.
 """
 
 import contextlib
+import dataclasses
+import os
 import signal
 import time
-from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
-from typing import Callable, List, Optional, Union
+from typing import Callable, Dict, List, Optional
 
-from skomirror.collectors import collect
+from skomirror.cluster_resources import load_template, write_cluster_resources
+from skomirror.collectors import CatalogReport, CollectedImage, OperatorContext, collect
 from skomirror.config import load_config
-from skomirror.disk import check_space_for_disk_run, receive_shipments, write_shipment
+from skomirror.disk import check_space_for_disk_run, receive_shipments, shipment_images, write_shipment
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
 from skomirror.errors import SkomirrorError
-from skomirror.executor import FAILED, PENDING, SKIPPED, Executor, ImageRecord
+from skomirror.executor import COPIED, FAILED, PENDING, SKIPPED, Executor, ImageRecord
 from skomirror.failures import Kind
-from skomirror.naming import FILE_TRANSPORT, DiskDestination, RegistryDestination, parse_destination
-from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, missing_text, results_text, \
-    summary_lines
-from skomirror.plan import make_plan
+from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
+from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
-from skomirror.progress import CHECKING, MIRRORING, Counts, Progress, format_bytes
-from skomirror.retry import RetryPolicy
+from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
+from skomirror.reports import dry_run_report, total_size
 from skomirror.runner import SkopeoRunner
 from skomirror.shipments import History
-from skomirror.skopeo import CopySettings, RegistryAccess, Skopeo, check_authfile
+from skomirror.skopeo import CopySettings, Skopeo, check_authfile
 from skomirror.store import Store
+from skomirror.workflows import DISK_TO_MIRROR, MIRROR_TO_DISK, RunOptions, Workflow, choose_workflow, \
+    tls_warnings
 from skomirror.workspace import Workspace
 
-# Measured in BENCHMARKS.md ("Choosing --parallel-images").
-DEFAULT_PARALLEL_IMAGES = 8
-MIRROR_TO_MIRROR, MIRROR_TO_DISK, DISK_TO_MIRROR = "mirror to mirror", "mirror to disk", "disk to mirror"
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    config: Optional[Path]
-    destination: str
-    workspace: Path = Path("skomirror-workspace")
-    from_dir: Optional[str] = None
-    dry_run: bool = False
-    parallel_images: int = DEFAULT_PARALLEL_IMAGES
-    parallel_layers: Optional[int] = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    max_nested_paths: int = 0
-    authfile: Optional[Path] = None
-    source_access: RegistryAccess = field(default_factory=RegistryAccess)
-    destination_access: RegistryAccess = field(default_factory=RegistryAccess)
-    archive_size: Optional[int] = None  # bytes per part; None: the ISC's archiveSize, else one part
-    keep_going: bool = False
-    since: Optional[date] = None
-    full_archive: bool = False
-    skopeo_binary: str = "skopeo"
-
-
-@dataclass
-class Workflow:
-    mode: str
-    destination: Union[RegistryDestination, DiskDestination]
-    from_dir: Optional[Path] = None
-    store: Optional[Store] = None
-
-    @property
-    def archive_dir(self) -> Optional[Path]:
-        return self.destination.path if self.mode == MIRROR_TO_DISK else None
+__all__ = ["RunOptions", "run"]
 
 
 @contextlib.contextmanager
@@ -89,62 +55,6 @@ def signals_interrupt():
             signal.signal(sig, handler)
 
 
-def _workflow(options: RunOptions) -> Workflow:
-    destination = parse_destination(options.destination)
-    if options.from_dir is None:
-        if options.config is None:
-            raise SkomirrorError("CONFIG is missing: skomirror run CONFIG DEST (only --from can do without it)")
-        if isinstance(destination, DiskDestination):
-            return Workflow(MIRROR_TO_DISK, destination, store=Store(destination.path / "store"))
-        return Workflow(MIRROR_TO_MIRROR, destination)
-    if isinstance(destination, DiskDestination):
-        raise SkomirrorError("--from pushes archives into a registry: DEST must be docker://, not file://")
-    from_dir = options.from_dir[len(FILE_TRANSPORT):] if options.from_dir.startswith(FILE_TRANSPORT) \
-        else options.from_dir
-    if not Path(from_dir).is_dir():
-        raise SkomirrorError(f"--from {options.from_dir}: no such directory")
-    return Workflow(DISK_TO_MIRROR, destination, from_dir=Path(from_dir))
-
-
-def _endpoints(workflow: Workflow, options: RunOptions):
-    if workflow.mode == MIRROR_TO_DISK:
-        return RegistryEndpoint(), StoreEndpoint(workflow.store)
-    target = RegistryEndpoint(workflow.destination, options.max_nested_paths)
-    if workflow.mode == DISK_TO_MIRROR:
-        return StoreEndpoint(workflow.store), target
-    return RegistryEndpoint(), target
-
-
-def _tls_warnings(options: RunOptions, workflow: Workflow) -> List[str]:
-    """One warning per registry side whose TLS verification is off (the store has no TLS to speak of)."""
-    sides = []
-    if workflow.mode != DISK_TO_MIRROR:
-        sides.append(("source", options.source_access))
-    if workflow.mode != MIRROR_TO_DISK:
-        sides.append(("destination", options.destination_access))
-    warnings = []
-    for side, access in sides:
-        if not access.tls_verify:
-            flag = "--src-tls-verify=false" if side == "source" else "--dest-tls-verify=false"
-            warnings.append(f"TLS verification is off for the {side} ({flag}): its identity is not checked")
-    return warnings
-
-
-def _check_destination(executor: Executor, record: ImageRecord, workflow: Workflow, retry: RetryPolicy) -> None:
-    """Survey the first image alone: an unreachable or refusing destination ends the run before any copy."""
-    executor.survey_one(record, retry.limited(1))
-    survey = record.survey
-    if survey.failure and survey.failed_on_destination and survey.failure.kind is not Kind.INTERRUPTED:
-        raise SkomirrorError(f"cannot use the destination {workflow.destination}: {survey.failure.one_line} "
-                             f"(log: {record.log})")
-
-
-def _total_size(records: List[ImageRecord]) -> Optional[int]:
-    """Bytes to copy, or None when some image's size is unknown."""
-    sizes = [record.size for record in records]
-    return None if any(size is None for size in sizes) else sum(sizes)
-
-
 def _settled(records: List[ImageRecord]) -> Counts:
     counts = Counts()
     for record in records:
@@ -152,116 +62,202 @@ def _settled(records: List[ImageRecord]) -> Counts:
     return counts
 
 
-def _dry_run_report(records: List[ImageRecord], workspace: Workspace, say: Callable[[str], None]) -> None:
-    workspace.write(workspace.missing, missing_text(records))
-    missing = [record for record in records if record.status == PENDING]
-    say(f"dry run: {len(records)} images planned, {len(missing)} to copy ({format_bytes(_total_size(missing))}), "
-        f"{sum(r.status == SKIPPED for r in records)} already at the destination, "
-        f"{sum(r.status == FAILED for r in records)} unreadable")
-    for record in missing:
-        say(f"  {record.image.source} -> {record.image.destination} ({format_bytes(record.size)})")
-    for record in records:
-        if record.status == FAILED:
-            say(f"  cannot read {record.image.origin}: {record.failure.one_line}")
-    say(f"mapping: {workspace.mapping}")
-    say(f"missing: {workspace.missing}")
+class Run:
+    def __init__(self, options: RunOptions, progress: Progress, warn: Callable[[str], None]):
+        self.options, self.progress, self.warn = options, progress, warn
+        self.workflow: Workflow = choose_workflow(options)
+        self.config_path: Optional[Path] = options.config
+        self.config = load_config(options.config) if options.config else None
+        if options.authfile is not None:
+            check_authfile(options.authfile)
+        self.skopeo = Skopeo.locate(options.skopeo_binary)
+        self.workspace = Workspace(options.workspace).prepare()
+        settings = CopySettings(options.source_access, options.destination_access, options.authfile,
+                                options.parallel_layers)
+        self.runner = SkopeoRunner(self.skopeo, ChildProcesses(), settings, options.retry)
+        self.executors: List[Executor] = []
+        self.reports: List[CatalogReport] = []
+        self.records: List[ImageRecord] = []
+        self.plan = Plan([])
+
+    # --- collect ---
+
+    def _fetch_catalogs(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, tuple]]:
+        """Pull catalog images into `store` with the same executor, logs and progress as every image."""
+
+        def fetch(images: List[CollectedImage]) -> Dict[str, tuple]:
+            store.prepare()
+            target = StoreEndpoint(store)
+            plan = make_plan(images, RegistryEndpoint(), target)
+            runner = dataclasses.replace(self.runner, settings=dataclasses.replace(
+                self.runner.settings, destination_shared_blobs=store.blobs))
+            records = self._records(plan, "catalog")
+            self._execute(Executor(runner, target, self.options.parallel_images, self._advance), records, CATALOGS)
+            return {record.image.origin: (record.digest if record.status in (COPIED, SKIPPED) else None,
+                                          record.failure.one_line if record.failure else "interrupted")
+                    for record in records}
+
+        return fetch
+
+    def collect(self) -> List[CollectedImage]:
+        if self.workflow.mode == DISK_TO_MIRROR:
+            self.workflow.store = Store(self.workspace.root / "store")
+            received = receive_shipments(self.workflow.from_dir, self.workflow.store, self.progress.say)
+            if self.config is not None:
+                self.warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
+            self.config_path = self.workflow.store.root / received[-1].isc
+            return shipment_images(received)
+        context = OperatorContext(Store(self.workspace.root / "operator-catalogs"),
+                                  Store(self.workspace.root / "filtered-catalogs").prepare(),
+                                  self.workspace.root / "catalog-configs",
+                                  self._fetch_catalogs(Store(self.workspace.root / "operator-catalogs")))
+        images, self.reports = collect(self.config, context)
+        return images
+
+    # --- plan, survey, copy ---
+
+    def _records(self, plan: Plan, phase: str = "") -> List[ImageRecord]:
+        records = [ImageRecord(image, self.workspace.log_path(index, image.name, phase))
+                   for index, image in enumerate(plan.images, 1)]
+        by_source = {record.image.source.pull_spec: record for record in records}
+        for record in records:  # an operator bundle waits for its related images
+            record.prerequisites = [by_source[spec] for spec in record.image.requires if spec in by_source]
+        return records
+
+    def _advance(self, record: ImageRecord) -> None:
+        self.progress.advance(record.status, record.size)
+
+    def _execute(self, executor: Executor, records: List[ImageRecord], label: str, check_first: bool = False):
+        self.executors.append(executor)
+        if check_first:
+            self._check_destination(executor, records[0])
+        self.progress.start(CHECKING, len(records), already=_settled(records[:1] if check_first else []))
+        executor.survey_all(records)
+        self.progress.finish()
+        if label == MIRRORING and self.workflow.mode == MIRROR_TO_DISK:
+            check_space_for_disk_run(records, self.workflow.store, History(self.workspace.history),
+                                     self.options.since, self.options.full_archive, self.workflow.archive_dir)
+        if self.options.dry_run and label == MIRRORING:
+            return
+        if self.workflow.mode == MIRROR_TO_DISK and label == MIRRORING:
+            self.workflow.store.prepare().remove_partial_writes()
+        to_copy = [record for record in records if record.status == PENDING]
+        if to_copy:
+            self.progress.start(label, len(records), total_size(to_copy),
+                                _settled([r for r in records if r.status != PENDING]))
+            executor.copy_all(to_copy)
+            self.progress.finish()
+
+    def _check_destination(self, executor: Executor, record: ImageRecord) -> None:
+        """Survey the first image alone: an unreachable or refusing destination ends the run before any copy."""
+        executor.survey_one(record, self.options.retry.limited(1))
+        survey = record.survey
+        if survey.failure and survey.failed_on_destination and survey.failure.kind is not Kind.INTERRUPTED:
+            raise SkomirrorError(f"cannot use the destination {self.workflow.destination}: "
+                                 f"{survey.failure.one_line} (log: {record.log})")
+
+    def mirror(self, images: List[CollectedImage]) -> None:
+        source, target = self.workflow.endpoints(self.options.max_nested_paths)
+        blocked = self.config.mirror.blocked_images if self.config else []
+        self.plan = make_plan(images, source, target, blocked)
+        if not self.plan.images:
+            reason = f" ({len(self.plan.blocked)} excluded by blockedImages)" if self.plan.blocked else ""
+            raise SkomirrorError(f"{self.config_path}: the ImageSetConfiguration selects no images to mirror{reason}")
+        self.workspace.write(self.workspace.mapping, mapping_text(self.plan))
+        settings = dataclasses.replace(self.runner.settings, destination_shared_blobs=self.workflow.store.blobs
+                                       if self.workflow.mode == MIRROR_TO_DISK else None)
+        runner = dataclasses.replace(self.runner, settings=settings)
+        self.records = self._records(self.plan)
+        self._execute(Executor(runner, target, self.options.parallel_images, self._advance), self.records,
+                      MIRRORING, check_first=True)
+
+    # --- outputs ---
+
+    def ship(self) -> None:
+        failed = sum(record.status == FAILED for record in self.records)
+        if failed and not self.options.keep_going:
+            self.progress.say(f"no archive written: {failed} image(s) failed; fix them and rerun (only what is "
+                              "missing is fetched), or pass --keep-going to archive what was mirrored")
+            return
+        shipment = write_shipment(self.records, self.workflow.store, self.workflow.archive_dir,
+                                  History(self.workspace.history), self.config_path, self.part_limit,
+                                  self.options.since, self.options.full_archive, self.progress.say)
+        if shipment:
+            size = sum(part.size for part in shipment.parts)
+            last = f" ... {shipment.parts[-1].name}" if len(shipment.parts) > 1 else ""
+            self.progress.say(f"shipment {shipment.id}: {len(shipment.parts)} part(s), {format_bytes(size)}, "
+                              f"{len(shipment.blobs)} blobs not shipped before; carry {shipment.parts[0].name}{last} "
+                              f"and {shipment.manifest_name} from {self.workflow.archive_dir}")
+
+    @property
+    def part_limit(self) -> Optional[int]:
+        archive_size = self.config.archive_size if self.config else None
+        return self.options.archive_size or ((archive_size or 0) * 1024 ** 3 or None)
+
+    def cluster_resources(self) -> None:
+        present = [r.image for r in self.records if r.status in (COPIED, SKIPPED)]
+        templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), self.warn)
+                     for operator in (self.config.mirror.operators if self.config else [])
+                     if operator.target_catalog_source_template}
+        written = write_cluster_resources(present, self.workspace.cluster_resources,
+                                          self.options.max_nested_paths > 0, templates)
+        if written:
+            self.progress.say(f"cluster resources: {len(written)} file(s) in {self.workspace.cluster_resources}")
+
+    def finish(self, info: RunInfo) -> int:
+        self.workspace.write(self.workspace.results, results_text(self.records, info, self.plan))
+        errors = errors_text(self.records)
+        if errors:
+            self.workspace.write(self.workspace.errors, errors)
+        elif self.workspace.errors.exists():
+            self.workspace.errors.unlink()
+        for line in summary_lines(self.records, info, self.workspace, self.plan):
+            self.progress.say(line)
+        return exit_code(self.records, info.interrupted)
+
+    def stop(self) -> None:
+        for executor in self.executors:
+            executor.stop()
 
 
-def _copy_phase(executor: Executor, records: List[ImageRecord], progress: Progress) -> None:
-    to_copy = [record for record in records if record.status == PENDING]
-    if not to_copy:
-        return
-    progress.start(MIRRORING, len(records), _total_size(to_copy), _settled([r for r in records if r.status != PENDING]))
-    executor.copy_all(to_copy)
-    progress.finish()
-
-
-def _ship(records: List[ImageRecord], workflow: Workflow, workspace: Workspace, config: Path,
-          options: RunOptions, part_limit: Optional[int], say: Callable[[str], None]) -> None:
-    failed = sum(record.status == FAILED for record in records)
-    if failed and not options.keep_going:
-        say(f"no archive written: {failed} image(s) failed; fix them and rerun (only what is missing is fetched), "
-            "or pass --keep-going to archive what was mirrored")
-        return
-    shipment = write_shipment(records, workflow.store, workflow.archive_dir, History(workspace.history), config,
-                              part_limit, options.since, options.full_archive, say)
-    if shipment:
-        size = sum(part.size for part in shipment.parts)
-        say(f"shipment {shipment.id}: {len(shipment.parts)} part(s), {format_bytes(size)}, "
-            f"{len(shipment.blobs)} blobs not shipped before; carry {shipment.parts[0].name}"
-            f"{' ... ' + shipment.parts[-1].name if len(shipment.parts) > 1 else ''} and {shipment.manifest_name} "
-            f"from {workflow.archive_dir}")
+@contextlib.contextmanager
+def owner_only_files():
+    """Everything the run creates (workspace, logs, stores, archives) is readable by its owner only."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
 
 
 def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> int:
-    workflow = _workflow(options)
-    config_path = options.config
-    config = load_config(config_path) if config_path else None
-    if options.authfile is not None:
-        check_authfile(options.authfile)
-    skopeo = Skopeo.locate(options.skopeo_binary)
+    with owner_only_files():
+        return _run(options, progress, warn)
 
-    workspace = Workspace(options.workspace).prepare()
-    if workflow.mode == DISK_TO_MIRROR:
-        workflow.store = Store(workspace.root / "store")
-        received = receive_shipments(workflow.from_dir, workflow.store, progress.say)
-        if config is None:
-            config_path = workflow.store.root / received[-1].isc
-            progress.say(f"using the ImageSetConfiguration of shipment {received[-1].id} ({config_path})")
-            config = load_config(config_path)
-    source, target = _endpoints(workflow, options)
-    plan = make_plan(collect(config), source, target, config.mirror.blocked_images)
-    if not plan.images:
-        reason = f" ({len(plan.blocked)} excluded by blockedImages)" if plan.blocked else ""
-        raise SkomirrorError(f"{config_path}: the ImageSetConfiguration selects no images to mirror{reason}")
-    part_limit = options.archive_size or ((config.archive_size or 0) * 1024 ** 3 or None)
 
-    workspace.write(workspace.mapping, mapping_text(plan))
-    settings = CopySettings(
-        options.source_access, options.destination_access, options.authfile, options.parallel_layers,
-        source_shared_blobs=workflow.store.blobs if workflow.mode == DISK_TO_MIRROR else None,
-        destination_shared_blobs=workflow.store.blobs if workflow.mode == MIRROR_TO_DISK else None)
-    info = RunInfo(str(workflow.destination), skopeo.capabilities.version_text,
-                   time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=workflow.mode, dry_run=options.dry_run,
-                   warnings=skopeo.unsupported(settings) + _tls_warnings(options, workflow))
-    for message in info.warnings:
-        warn(message)
-
-    runner = SkopeoRunner(skopeo, ChildProcesses(), settings, options.retry)
-    records = [ImageRecord(image, workspace.log_path(index, image.name))
-               for index, image in enumerate(plan.images, 1)]
-    executor = Executor(runner, source, target, options.parallel_images,
-                        lambda r: progress.advance(r.status, r.size))
+def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> int:
+    job = Run(options, progress, warn)
+    info = RunInfo(str(job.workflow.destination), job.skopeo.capabilities.version_text,
+                   time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=job.workflow.mode, dry_run=options.dry_run)
     started = time.monotonic()
     try:
         with signals_interrupt():
-            _check_destination(executor, records[0], workflow, options.retry)
-            progress.start(CHECKING, len(records), already=_settled(records[:1]))
-            executor.survey_all(records)
-            progress.finish()
-            if workflow.mode == MIRROR_TO_DISK:
-                check_space_for_disk_run(records, workflow.store, History(workspace.history), options.since,
-                                         options.full_archive, workflow.archive_dir)
+            images = job.collect()
+            info.warnings = job.skopeo.unsupported(job.runner.settings) + tls_warnings(options, job.workflow)
+            for message in info.warnings:
+                warn(message)
+            job.mirror(images)
             if options.dry_run:
-                _dry_run_report(records, workspace, progress.say)
-                return exit_code(records, False)
-            if workflow.mode == MIRROR_TO_DISK:
-                workflow.store.prepare().remove_partial_writes()
-            _copy_phase(executor, records, progress)
-            if workflow.mode == MIRROR_TO_DISK:
-                _ship(records, workflow, workspace, config_path, options, part_limit, progress.say)
+                dry_run_report(job.records, job.reports, job.workspace, progress.say)
+                return exit_code(job.records, False)
+            if job.workflow.mode == MIRROR_TO_DISK:
+                job.ship()
+            else:
+                job.cluster_resources()
     except KeyboardInterrupt:
-        executor.stop()
+        job.stop()
         progress.finish()
         info.interrupted = True
         warn("interrupted: every skopeo process was stopped; rerun the same command to resume")
     info.elapsed = time.monotonic() - started
-    workspace.write(workspace.results, results_text(records, info, plan))
-    errors = errors_text(records)
-    if errors:
-        workspace.write(workspace.errors, errors)
-    elif workspace.errors.exists():
-        workspace.errors.unlink()
-    for line in summary_lines(records, info, workspace, plan):
-        progress.say(line)
-    return exit_code(records, info.interrupted)
+    return job.finish(info)

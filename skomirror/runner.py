@@ -33,11 +33,12 @@ class SkopeoRunner:
         return policy.call(lambda: self.run(args, log, f"inspect {side}", capture_stdout=True).stdout,
                            self.children.stopping)
 
-    def copy_once(self, source: str, destination: str, log: Path, attempt: int) -> str:
+    def copy_once(self, source: str, destination: str, log: Path, attempt: int,
+                  source_blobs: Optional[Path] = None) -> str:
         """One `skopeo copy` attempt; returns the digest skopeo pushed."""
         digestfile = log.with_suffix(".digest")
         digestfile.unlink(missing_ok=True)
-        args = self.skopeo.copy_args(source, destination, self.settings, digestfile)
+        args = self.skopeo.copy_args(source, destination, self.settings, digestfile, source_blobs)
         self.run(args, log, f"copy attempt {attempt}")
         try:
             return digestfile.read_text().strip()

@@ -18,10 +18,13 @@ Footprint = Optional[FrozenSet[str]]
 
 
 class RepositoryScheduler(Generic[T]):
-    def __init__(self, tasks: List[T], repository: Callable[[T], str], footprint: Callable[[T], Footprint]):
+    def __init__(self, tasks: List[T], repository: Callable[[T], str], footprint: Callable[[T], Footprint],
+                 ready: Callable[[T], bool] = lambda task: True):
+        """ready(task): whether what the task depends on has finished (an operator bundle's related images)."""
         self._pending = list(tasks)
         self._repository = repository
         self._footprint = footprint
+        self._ready = ready
         self._running: Dict[str, List[Footprint]] = {}
         self._condition = threading.Condition()
         self._stopped = False
@@ -34,13 +37,13 @@ class RepositoryScheduler(Generic[T]):
         return False
 
     def next(self) -> Optional[T]:
-        """The first pending task in plan order that can start now; waits while all conflict; None when done."""
+        """The first pending task in plan order that can start now; waits while none can; None when done."""
         with self._condition:
             while True:
                 if self._stopped or not self._pending:
                     return None
                 for index, task in enumerate(self._pending):
-                    if not self._conflicts(task):
+                    if self._ready(task) and not self._conflicts(task):
                         del self._pending[index]
                         self._running.setdefault(self._repository(task), []).append(self._footprint(task))
                         return task

@@ -76,8 +76,7 @@ class CopySettings:
     destination: RegistryAccess = field(default_factory=RegistryAccess)
     authfile: Optional[Path] = None
     parallel_layers: Optional[int] = None
-    source_shared_blobs: Optional[Path] = None  # reading from the on-disk store
-    destination_shared_blobs: Optional[Path] = None  # writing into the on-disk store
+    destination_shared_blobs: Optional[Path] = None  # writing into an on-disk store
 
 
 class Skopeo:
@@ -129,8 +128,12 @@ class Skopeo:
                     f"built-in {LAYER_DEFAULT} parallel layers"]
         return []
 
-    def copy_args(self, source: str, destination: str, settings: CopySettings, digestfile: Path) -> List[str]:
-        """`skopeo copy` of every platform, keeping digests, writing the pushed digest to `digestfile`."""
+    def copy_args(self, source: str, destination: str, settings: CopySettings, digestfile: Path,
+                  source_blobs: Optional[Path] = None) -> List[str]:
+        """`skopeo copy` of every platform, keeping digests, writing the pushed digest to `digestfile`.
+
+        `source_blobs`: the shared blob directory when the source is a layout in an on-disk store.
+        """
         args = self._global_args() + ["copy"]
         args += ["--multi-arch", "all"] if self.capabilities.has("multi-arch") else ["--all"]
         args += ["--preserve-digests", "--digestfile", str(digestfile)]
@@ -139,8 +142,8 @@ class Skopeo:
             args += ["--authfile", str(settings.authfile)]
         args += _access_args(settings.source, "src-")
         args += _access_args(settings.destination, "dest-")
-        if settings.source_shared_blobs:
-            args += ["--src-shared-blob-dir", str(settings.source_shared_blobs)]
+        if source_blobs:
+            args += ["--src-shared-blob-dir", str(source_blobs)]
         if settings.destination_shared_blobs:
             # an OCI layout cannot hold signatures: copying a signed image there would fail
             args += ["--dest-shared-blob-dir", str(settings.destination_shared_blobs), "--remove-signatures"]

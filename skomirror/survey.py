@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
 from skomirror.failures import Failure
 from skomirror.manifests import ImageFacts
 from skomirror.plan import PlannedImage
@@ -31,11 +32,13 @@ class Survey:
 
 
 class Surveyor:
-    def __init__(self, runner: SkopeoRunner, source, target, retry: Optional[RetryPolicy] = None):
+    def __init__(self, runner: SkopeoRunner, target, retry: Optional[RetryPolicy] = None):
         self.runner = runner
-        self.source = source  # an endpoint (skomirror.endpoints)
-        self.target = target
+        self.target = target  # an endpoint (skomirror.endpoints)
         self.retry = retry  # None: the run's policy
+
+    def _source(self, image: PlannedImage):
+        return StoreEndpoint(image.source_store) if image.source_store else RegistryEndpoint()
 
     def survey(self, image: PlannedImage, log: Path) -> Survey:
         """The destination first, so an unreachable one shows at once; the source only when needed.
@@ -47,7 +50,7 @@ class Surveyor:
             result.destination_digest = self.target.current_digest(image, self.runner, log, self.retry)
             result.failed_on_destination = False
             if not result.up_to_date:
-                result.source = self.source.facts(image, self.runner, log, self.retry)
+                result.source = self._source(image).facts(image, self.runner, log, self.retry)
                 result.source_digest = result.source.digest
         except SkopeoFailed as failed:
             result.failure = failed.failure

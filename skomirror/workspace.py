@@ -30,6 +30,7 @@ class Workspace:
     results = property(lambda self: self.root / "results.json")
     errors = property(lambda self: self.root / "mirroring_errors.txt")
     history = property(lambda self: self.root / "history")  # mirror to disk: what earlier shipments carried
+    cluster_resources = property(lambda self: self.root / "cluster-resources")
 
     def prepare(self) -> "Workspace":
         try:
@@ -43,8 +44,9 @@ class Workspace:
         os.chmod(self.root, DIR_MODE)
         return self
 
-    def log_path(self, index: int, name: MirrorName) -> Path:
-        return self.logs / f"{index:04d}_{_safe(name.path)}_{_safe(name.tag)}.log"
+    def log_path(self, index: int, name: MirrorName, phase: str = "") -> Path:
+        prefix = f"{phase}-" if phase else ""
+        return self.logs / f"{prefix}{index:04d}_{_safe(name.path)}_{_safe(name.tag)}.log"
 
     def write(self, path: Path, text: str) -> Path:
         """Replace a file atomically, so an interrupted run never leaves half a results.json."""

@@ -1,8 +1,8 @@
 """What every collector hands to the plan."""
 
 import enum
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import Optional, Tuple
 
 from skomirror.config.model import Where
 from skomirror.errors import EXIT_ADDITIONAL, EXIT_HELM, EXIT_OPERATOR, EXIT_RELEASE
@@ -47,3 +47,5 @@ class CollectedImage:
     where: Where
     target_repo: Optional[str] = None
     target_tag: Optional[str] = None
+    source_store: Optional[object] = field(default=None, compare=False)  # a Store holding it (built locally)
+    requires: Tuple[str, ...] = ()  # pull specs that must be mirrored first (a bundle's related images)

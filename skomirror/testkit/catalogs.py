@@ -6,9 +6,10 @@ name (`foo.v1.2.0` is 1.2.0).
 """
 
 import json
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from skomirror.testkit.images import Image, make_image, make_index, make_layer
+from skomirror.testkit.images import Image, make_image, make_index, make_layer, simple_image
 
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 Entry = Tuple[str, Optional[str], Sequence[str]]  # name, replaces, skips
@@ -74,3 +75,44 @@ def catalog_image(documents: List[dict], name: str = "catalog", architecture: st
 
 def multi_arch_catalog(documents: List[dict], name: str = "catalog") -> object:
     return make_index([catalog_image(documents, name, arch) for arch in ("amd64", "arm64")])
+
+
+@dataclass
+class SeededCatalog:
+    reference: str  # the catalog image, host/repository:tag
+    bundles: Dict[str, str]  # bundle name -> its bundle image, by digest
+    related: Dict[str, List[str]]  # bundle name -> its related images, by digest
+    documents: List[dict]
+
+
+def seed_catalog(registry, spec: Dict[str, dict], repository: str = "catalogs/test-index", tag: str = "v1",
+                 multi_arch: bool = True, missing_related: Sequence[str] = ()) -> SeededCatalog:
+    """Push every bundle image and related image of `spec`, then a catalog referencing them by digest.
+
+    Each bundle has its own operand image and shares one proxy image with every other bundle;
+    bundles named in `missing_related` reference an operand that was never pushed.
+    """
+    host = registry.host
+    shared = f"{host}/shared/kube-rbac-proxy@{registry.push('shared/kube-rbac-proxy', 'v1', simple_image('proxy'))}"
+    bundles: Dict[str, str] = {}
+    related: Dict[str, List[str]] = {}
+    for package, description in spec.items():
+        for entries in description["channels"].values():
+            for name, _, _ in entries:
+                if name in bundles:
+                    continue
+                version = version_of(name)
+                bundle_digest = registry.push(f"{package}/{package}-bundle", version, simple_image(f"{name}-bundle"))
+                bundles[name] = f"{host}/{package}/{package}-bundle@{bundle_digest}"
+                if name in missing_related:
+                    operand = f"{host}/{package}/{package}-operand@sha256:{'0' * 64}"
+                else:
+                    operand_digest = registry.push(f"{package}/{package}-operand", version,
+                                                   simple_image(f"{name}-operand", (3000,)))
+                    operand = f"{host}/{package}/{package}-operand@{operand_digest}"
+                related[name] = [operand, shared]
+    documents = fbc_documents(spec, related=lambda package, bundle: related[bundle],
+                              bundle_image=lambda package, bundle: bundles[bundle])
+    image = multi_arch_catalog(documents, repository) if multi_arch else catalog_image(documents, repository)
+    registry.push(repository, tag, image)
+    return SeededCatalog(f"{host}/{repository}:{tag}", bundles, related, documents)

@@ -36,7 +36,7 @@ def record(tmp_path) -> ImageRecord:
 def executor(old_skopeo) -> Executor:
     runner = SkopeoRunner(old_skopeo, ChildProcesses(), CopySettings(), RetryPolicy(retry_times=3, delay=0.001))
     target = RegistryEndpoint(RegistryDestination("dst.example"))
-    return Executor(runner, RegistryEndpoint(), target, parallel_images=2, on_done=lambda record: None)
+    return Executor(runner, target, parallel_images=2, on_done=lambda record: None)
 
 
 def test_transient_failures_are_retried_until_success(fake_process, executor, record):
@@ -124,3 +124,13 @@ def test_survey_treats_manifest_unknown_at_destination_as_missing(fake_process, 
                           stderr=fatal("reading manifest 1 in dst.example/a/b: manifest unknown: manifest unknown"))
     executor.survey_one(record)
     assert record.status == "pending" and record.survey.destination_digest is None
+
+
+def test_a_bundle_is_skipped_when_one_of_its_related_images_failed(fake_process, executor, tmp_path):
+    related = ImageRecord(planned("src.example/ops/related@sha256:" + "1" * 64), tmp_path / "r.log", status=FAILED)
+    bundle = ImageRecord(planned("src.example/ops/bundle@sha256:" + "2" * 64), tmp_path / "b.log",
+                         prerequisites=[related])
+    executor.copy(bundle)
+    assert bundle.status == FAILED and bundle.attempts == 0
+    assert bundle.failure.one_line.startswith("related image failed: skipping operator bundle src.example/ops/bundle")
+    assert fake_process.call_count(COPY + [fake_process.any()]) == 0

@@ -69,3 +69,21 @@ def test_stop_returns_what_never_started_and_wakes_waiters():
     never = s.stop()
     waiter.join(5)
     assert result == [None] and [t[0] for t in never] == ["b", "c"]
+
+
+def test_a_task_waits_for_what_it_depends_on():
+    done = set()
+    tasks = [("bundle", "r1", frozenset({"b"})), ("related", "r2", frozenset({"x"}))]
+    s = RepositoryScheduler(tasks, lambda t: t[1], lambda t: t[2],
+                            ready=lambda t: t[0] != "bundle" or "related" in done)
+    related = s.next()
+    assert related[0] == "related"
+    waiter = []
+    thread = threading.Thread(target=lambda: waiter.append(s.next()))
+    thread.start()
+    time.sleep(0.05)
+    assert waiter == []  # the bundle cannot start while its related image is copying
+    done.add("related")
+    s.finished(related)
+    thread.join(5)
+    assert waiter[0][0] == "bundle"

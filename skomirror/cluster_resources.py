@@ -1,0 +1,140 @@
+"""Cluster resources for what was mirrored: IDMS, ITMS, CatalogSources (and ClusterCatalogs).
+
+Same files, object names and scoping as oc-mirror v2 writes into
+working-dir/cluster-resources, so clusters can switch without changing what
+they apply: images pulled by digest go into ImageDigestMirrorSets, images
+pulled by tag into ImageTagMirrorSets, one object per family (release,
+operator, generic); catalogs get a CatalogSource each.
+"""
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+
+import yaml
+
+from skomirror import __version__
+from skomirror.collectors.types import ImageKind
+from skomirror.imageref import ImageRef
+from skomirror.plan import PlannedImage
+
+IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
+CATALOG_NAMESPACE = "openshift-marketplace"
+NO_MIRROR_SETS = (ImageKind.OPERATOR_CATALOG, ImageKind.GRAPH)  # catalogs get CatalogSources instead
+_CATEGORY = {"release": "release", "operator": "operator"}  # additional and helm images are "generic"
+
+
+def _annotations() -> Dict[str, str]:
+    return {"createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "createdBy": "skomirror",
+            "skomirror_version": __version__}
+
+
+def _dump(documents: Iterable[dict], separated: bool) -> str:
+    prefix = "---\n" if separated else ""
+    return "".join(prefix + yaml.safe_dump(document, sort_keys=True, default_flow_style=False)
+                   for document in documents)
+
+
+def _parent(path: str) -> str:
+    return path.rsplit("/", 1)[0] if "/" in path else ""
+
+
+def mirror_pair(source: ImageRef, destination: ImageRef, repository_scope: bool) -> Tuple[str, str]:
+    """(source, mirror) for one image: the namespaces when the destination keeps the source's path, else repos."""
+    keeps_path = destination.path == source.path or destination.path.endswith("/" + source.path)
+    if not repository_scope and keeps_path:
+        source_ns, destination_ns = _parent(source.path), _parent(destination.path)
+        return ("/".join(filter(None, (source.registry, source_ns))),
+                "/".join(filter(None, (destination.registry, destination_ns))))
+    return source.repository, destination.repository
+
+
+def mirror_sets(images: Iterable[PlannedImage], repository_scope: bool) -> Tuple[List[dict], List[dict]]:
+    """IDMS and ITMS objects: digest-pulled (and release payload) images, and tag-pulled images."""
+    by_digest: Dict[str, Dict[str, Set[str]]] = {}
+    by_tag: Dict[str, Dict[str, Set[str]]] = {}
+    for image in images:
+        if image.kind in NO_MIRROR_SETS:
+            continue
+        category = _CATEGORY.get(image.kind.group, "generic")
+        source, mirror = mirror_pair(image.source, ImageRef.parse(image.destination), repository_scope)
+        if image.source.digest or image.kind is ImageKind.RELEASE:
+            by_digest.setdefault(category, {}).setdefault(source, set()).add(mirror)
+        if image.source.tag:
+            by_tag.setdefault(category, {}).setdefault(source, set()).add(mirror)
+
+    def objects(kind: str, prefix: str, key: str, groups) -> List[dict]:
+        return [{"apiVersion": "config.openshift.io/v1", "kind": kind,
+                 "metadata": {"name": f"{prefix}-{category}-0", "annotations": _annotations()},
+                 "spec": {key: [{"source": source, "mirrors": sorted(mirrors)}
+                                for source, mirrors in sorted(entries.items())]}}
+                for category, entries in sorted(groups.items())]
+
+    return (objects("ImageDigestMirrorSet", "idms", "imageDigestMirrors", by_digest),
+            objects("ImageTagMirrorSet", "itms", "imageTagMirrors", by_tag))
+
+
+def catalog_source_name(destination: ImageRef) -> str:
+    """oc-mirror's `cs-<last path component>-<suffix>`; the suffix comes from the tag (or digest)."""
+    tag = destination.tag or ""
+    if tag.startswith("sha256-"):
+        suffix = tag[len("sha256-"):][:12]
+    elif tag:
+        suffix = re.sub(r"[^a-z0-9-]", "-", tag[:12].lower())
+    else:
+        suffix = (destination.digest or ":0").split(":")[1][:12] or "0"
+    return f"cs-{destination.path.rsplit('/', 1)[-1]}-{suffix}".replace(".", "-")
+
+
+def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[str, dict, dict]:
+    destination = ImageRef.parse(image.destination)
+    name = catalog_source_name(destination)
+    source = dict(template or {}, apiVersion="operators.coreos.com/v1alpha1", kind="CatalogSource")
+    metadata = dict(source.get("metadata") or {}, name=name, namespace=CATALOG_NAMESPACE)
+    metadata["annotations"] = dict(metadata.get("annotations") or {}, **_annotations())
+    source["metadata"] = metadata
+    source["spec"] = dict(source.get("spec") or {}, image=str(destination), sourceType="grpc")
+    cluster_catalog = {"apiVersion": "olm.operatorframework.io/v1", "kind": "ClusterCatalog",
+                       "metadata": {"name": "cc" + name[2:], "annotations": _annotations()},
+                       "spec": {"source": {"type": "Image", "image": {"ref": str(destination)}}}}
+    return name, source, cluster_catalog
+
+
+def load_template(path: Path, warn: Callable[[str], None]) -> Optional[dict]:
+    """A user's CatalogSource template (targetCatalogSourceTemplate); an unusable one is warned about and skipped."""
+    try:
+        template = yaml.safe_load(Path(path).read_text())
+        if not isinstance(template, dict) or template.get("kind") != "CatalogSource" or \
+                template.get("apiVersion") != "operators.coreos.com/v1alpha1":
+            raise ValueError("not an operators.coreos.com/v1alpha1 CatalogSource")
+        spec = template.get("spec") or {}
+        if spec.get("sourceType") not in (None, "", "grpc") or spec.get("configMap"):
+            raise ValueError("only a grpc CatalogSource without configMap can be a template")
+        return template
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        warn(f"targetCatalogSourceTemplate {path}: {exc}; writing a plain CatalogSource instead")
+        return None
+
+
+def write_cluster_resources(images: List[PlannedImage], directory: Path, repository_scope: bool,
+                            templates: Dict[str, Optional[dict]]) -> List[Path]:
+    """Recreate `directory` with the resources for `images` (those now at the destination)."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    written = []
+    idms, itms = mirror_sets(images, repository_scope)
+    for file_name, documents in ((IDMS_FILE, idms), (ITMS_FILE, itms)):
+        if documents:
+            (directory / file_name).write_text(_dump(documents, separated=True))
+            written.append(directory / file_name)
+    for image in images:
+        if image.kind is ImageKind.OPERATOR_CATALOG:
+            _, catalog_source, cluster_catalog = catalog_objects(image, templates.get(image.origin))
+            for document in (catalog_source, cluster_catalog):
+                path = directory / f"{document['metadata']['name']}.yaml"
+                path.write_text(_dump([document], separated=False))
+                written.append(path)
+    return written

@@ -1,0 +1,166 @@
+"""mirror.operators: catalogs -> the bundles and related images they select, and the filtered catalog.
+
+Per catalog: pull the image into the catalog store (with the run's executor),
+read its file-based catalog, filter it as oc-mirror v2 does, rebuild it with
+only what was kept, and hand the plan every kept bundle image, every related
+image, and the catalog itself. A bundle waits for its related images.
+"""
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Tuple
+
+from skomirror.catalog.fbc import Catalog, CatalogError, load_catalog, write_catalog
+from skomirror.catalog.filter import CatalogFilter, ChannelFilter, PackageFilter, filter_catalog
+from skomirror.catalog.image import extract_configs, rebuild_catalog
+from skomirror.catalog.semver import InvalidVersion, Version, VersionRange
+from skomirror.collectors.types import CollectedImage, ImageKind
+from skomirror.config.model import Operator
+from skomirror.errors import EXIT_OPERATOR, InvalidReference, SkomirrorError
+from skomirror.imageref import ImageRef
+from skomirror.naming import MirrorName, digest_tag, mirror_name
+from skomirror.store import Store
+
+
+class OperatorCollectionError(SkomirrorError):
+    """A catalog cannot be read or filtered: nothing is copied (exit bit 4, as oc-mirror)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, EXIT_OPERATOR)
+
+
+@dataclass
+class CatalogReport:
+    """What one catalog entry selected: printed by --dry-run and kept for the cluster resources."""
+
+    catalog: str
+    digest: str
+    rebuilt: bool
+    channels: Dict[str, Dict[str, List[str]]] = field(default_factory=dict)  # package -> channel -> bundles
+    bundles: int = 0
+    related_images: int = 0
+
+
+@dataclass
+class OperatorContext:
+    """What the collector needs from the run: where catalogs go, and a way to pull them."""
+
+    catalogs: Store  # the original catalog images, one layout each
+    rebuilt: Store  # the filtered catalogs, named as they will land at the destination
+    work: Path  # extracted and filtered FBC directories
+    fetch: Callable[[List[CollectedImage]], Dict[str, Tuple[Optional[str], Optional[str]]]]  # origin -> digest, error
+
+
+def _range(where: str, minimum: Optional[str], maximum: Optional[str]) -> VersionRange:
+    try:
+        return VersionRange(Version.parse(minimum) if minimum else None, Version.parse(maximum) if maximum else None)
+    except InvalidVersion as exc:
+        raise OperatorCollectionError(f"{where}: {exc}") from None
+
+
+def catalog_filter(operator: Operator, catalog: str) -> CatalogFilter:
+    packages = []
+    for package in operator.packages:
+        channels = [ChannelFilter(channel.name, _range(str(channel.where), channel.min_version, channel.max_version))
+                    for channel in package.channels]
+        packages.append(PackageFilter(package.name, channels, package.default_channel,
+                                      _range(str(package.where), package.min_version, package.max_version)))
+    return CatalogFilter(catalog, packages, operator.full)
+
+
+def _filter_key(operator: Operator, digest: str) -> str:
+    """Like oc-mirror's filter digest: the entry without its target fields, on this catalog digest."""
+    entry = {key: value for key, value in asdict(operator).items()
+             if key not in ("where", "target_catalog", "target_tag", "target_catalog_source_template")}
+    entry["catalog"] = digest
+    return hashlib.md5(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _catalog_ref(operator: Operator) -> ImageRef:
+    if operator.catalog.startswith("oci://"):
+        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: oci:// catalogs are not "
+                                      "supported by skomirror yet; push the catalog to a registry")
+    return ImageRef.parse(operator.catalog)
+
+
+def _images_of(catalog: Catalog, operator: Operator) -> List[CollectedImage]:
+    """Bundle images and related images of every bundle; a bundle requires its related images."""
+    images: List[CollectedImage] = []
+    for bundle in catalog.all_bundles():
+        where = f"{operator.where}: catalog {operator.catalog}: bundle {bundle.name}"
+        references = list(dict.fromkeys([bundle.image] + bundle.related_images))
+        parsed = []
+        for reference in [r for r in references if r]:
+            if reference.startswith("oci://"):
+                raise OperatorCollectionError(f"{where}: related image {reference}: oci:// is not supported in "
+                                              "operator catalogs")
+            try:
+                parsed.append((reference, ImageRef.parse(reference)))
+            except InvalidReference as exc:
+                raise OperatorCollectionError(f"{where}: related image {reference!r}: {exc}") from None
+        related = tuple(ref.pull_spec for text, ref in parsed if text != bundle.image)
+        for text, ref in parsed:
+            is_bundle = text == bundle.image
+            images.append(CollectedImage(ref, text, ImageKind.OPERATOR_BUNDLE if is_bundle
+                                         else ImageKind.OPERATOR_RELATED, operator.where,
+                                         requires=related if is_bundle else ()))
+    return images
+
+
+def _report(operator: Operator, digest: str, rebuilt: bool, catalog: Catalog, images: List[CollectedImage]):
+    channels: Dict[str, Dict[str, List[str]]] = {}
+    for channel in catalog.channels:
+        channels.setdefault(channel.package, {})[channel.name] = [entry.name for entry in channel.entries]
+    return CatalogReport(operator.catalog, digest, rebuilt, channels, len(catalog.all_bundles()),
+                         len({i.source.pull_spec for i in images if i.kind is ImageKind.OPERATOR_RELATED}))
+
+
+def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: OperatorContext):
+    name = mirror_name(source)
+    key = Store.layout_key(name)
+    configs = context.work / key / digest.split(":")[1] / "configs"
+    try:
+        if not configs.is_dir() or not any(configs.iterdir()):
+            extract_configs(context.catalogs, digest, configs)
+        catalog = load_catalog(configs)
+        whole = operator.full and not operator.packages
+        selected = catalog if whole else filter_catalog(catalog, catalog_filter(operator, operator.catalog))
+    except CatalogError as exc:
+        raise OperatorCollectionError(f"{operator.where}: {exc}") from None
+    images = _images_of(selected, operator)
+    pinned = ImageRef(source.registry, source.path, source.tag, digest)
+    target_repo = operator.target_catalog or source.path
+    if whole:  # copied unchanged, as oc-mirror does
+        catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
+                                       target_repo, operator.target_tag or source.tag)
+    else:
+        filtered = context.work / key / digest.split(":")[1] / f"filtered-{_filter_key(operator, digest)}"
+        write_catalog(selected, filtered)
+        provisional = MirrorName(target_repo, operator.target_tag or source.tag or "filtered")
+        rebuilt = rebuild_catalog(context.catalogs, digest, filtered, context.rebuilt, provisional)
+        tag = operator.target_tag or source.tag or digest_tag(rebuilt)  # digest-only: named after the rebuilt image
+        if tag != provisional.tag:
+            context.rebuilt.tag(MirrorName(target_repo, tag), context.rebuilt.read_blob(rebuilt),
+                                json.loads(context.rebuilt.read_blob(rebuilt)).get("mediaType", ""))
+        catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
+                                       target_repo, tag, source_store=context.rebuilt)
+    return images + [catalog_image], _report(operator, digest, not whole, selected, images)
+
+
+def collect(operators: List[Operator], context: OperatorContext) -> Tuple[List[CollectedImage], List[CatalogReport]]:
+    sources = [(operator, _catalog_ref(operator)) for operator in operators]
+    pulls = [CollectedImage(ref, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where)
+             for operator, ref in sources]
+    fetched = context.fetch(pulls)
+    images: List[CollectedImage] = []
+    reports: List[CatalogReport] = []
+    for operator, source in sources:
+        digest, error = fetched[operator.catalog]
+        if digest is None:
+            raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog} cannot be pulled: {error}")
+        found, report = _one_catalog(operator, source, digest, context)
+        images += found
+        reports.append(report)
+    return images, reports

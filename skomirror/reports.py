@@ -1,0 +1,44 @@
+"""What a dry run prints: the images to copy with their sizes, and what each catalog selected."""
+
+from typing import Callable, List, Optional
+
+from skomirror.collectors import CatalogReport
+from skomirror.executor import FAILED, PENDING, SKIPPED, ImageRecord
+from skomirror.outputs import missing_text
+from skomirror.progress import format_bytes
+from skomirror.workspace import Workspace
+
+
+def total_size(records: List[ImageRecord]) -> Optional[int]:
+    """Bytes to copy, or None when some image's size is unknown."""
+    sizes = [record.size for record in records]
+    return None if any(size is None for size in sizes) else sum(sizes)
+
+
+def catalog_lines(report: CatalogReport) -> List[str]:
+    lines = [f"catalog {report.catalog} ({report.digest}): {report.bundles} bundles, {report.related_images} "
+             f"related images{'' if report.rebuilt else ', copied unfiltered'}"]
+    for package, channels in sorted(report.channels.items()):
+        lines.append(f"  package {package}")
+        for channel, bundles in sorted(channels.items()):
+            lines.append(f"    channel {channel}: {', '.join(bundles)}")
+    return lines
+
+
+def dry_run_report(records: List[ImageRecord], catalogs: List[CatalogReport], workspace: Workspace,
+                   say: Callable[[str], None]) -> None:
+    workspace.write(workspace.missing, missing_text(records))
+    for report in catalogs:
+        for line in catalog_lines(report):
+            say(line)
+    missing = [record for record in records if record.status == PENDING]
+    say(f"dry run: {len(records)} images planned, {len(missing)} to copy ({format_bytes(total_size(missing))}), "
+        f"{sum(r.status == SKIPPED for r in records)} already at the destination, "
+        f"{sum(r.status == FAILED for r in records)} unreadable")
+    for record in missing:
+        say(f"  {record.image.source} -> {record.image.destination} ({format_bytes(record.size)})")
+    for record in records:
+        if record.status == FAILED:
+            say(f"  cannot read {record.image.origin}: {record.failure.one_line}")
+    say(f"mapping: {workspace.mapping}")
+    say(f"missing: {workspace.missing}")
