@@ -124,3 +124,19 @@ def test_unknown_package_stops_before_copying_with_exit_4(tmp_path, source, dest
     assert result.returncode == 4
     assert f"catalog {seeded.reference}: package 'nosuch': no such package in the catalog" in result.stderr
     assert destination.catalog() == []
+
+
+def test_full_catalog_without_packages_is_copied_unchanged_with_every_bundle(tmp_path, source, destination):
+    spec = {"solo": {"default": "stable", "channels": {"stable": [("solo.v1.0.0", None, []),
+                                                                   ("solo.v1.1.0", "solo.v1.0.0", [])]}}}
+    seeded = seed_catalog(source, spec, repository="catalogs/full-index", tag="v2")
+    config = tmp_path / "isc.yaml"
+    config.write_text(f"kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
+                      f"  operators:\n  - catalog: {seeded.reference}\n    full: true\n")
+    result = skomirror(str(config), f"docker://{destination.host}", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert destination.manifest_digest("catalogs/full-index", "v2") == \
+        source.manifest_digest("catalogs/full-index", "v2")  # not rebuilt
+    for bundle in ("solo.v1.0.0", "solo.v1.1.0"):
+        path, digest = seeded.bundles[bundle].split("/", 1)[1].split("@")
+        assert destination.manifest_digest(path, f"sha256-{digest.split(':')[1]}") == digest
