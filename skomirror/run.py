@@ -242,10 +242,10 @@ def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -
     started = time.monotonic()
     try:
         with signals_interrupt():
-            images = job.collect()
             info.warnings = job.skopeo.unsupported(job.runner.settings) + tls_warnings(options, job.workflow)
             for message in info.warnings:
                 warn(message)
+            images = job.collect()
             job.mirror(images)
             if options.dry_run:
                 dry_run_report(job.records, job.reports, job.workspace, progress.say)

@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Dict, Union
 
+from skomirror.testkit.catalogs import seed_catalog
 from skomirror.testkit.images import Image, Index, make_index, make_layer, simple_image
 from skomirror.testkit.registry import Registry
 
@@ -32,6 +33,18 @@ def sample_images() -> Dict[str, Union[Image, Index]]:
         "team/build-agent:2.4": simple_image("build-agent", (120_000,), ubi_base + python_layer),
         "legacy/app:0.9": simple_image("legacy-app", (90_000,)),
     }
+
+
+# Two operators in a catalog, as examples/demo-isc.yaml filters them.
+CATALOG = {
+    "aws-load-balancer-operator": {"default": "stable-v1", "channels": {
+        "stable-v1": [("aws-load-balancer-operator.v1.0.0", None, []),
+                      ("aws-load-balancer-operator.v1.1.0", "aws-load-balancer-operator.v1.0.0", []),
+                      ("aws-load-balancer-operator.v1.2.0", "aws-load-balancer-operator.v1.1.0", [])]}},
+    "node-observability-operator": {"default": "alpha", "channels": {
+        "alpha": [("node-observability-operator.v0.1.0", None, []),
+                  ("node-observability-operator.v0.2.0", "node-observability-operator.v0.1.0", [])]}},
+}
 
 
 def port_is_free(port: int) -> bool:
@@ -59,6 +72,8 @@ def main() -> int:
                 repository, tag = name.rsplit(":", 1)
                 digest = source.push(repository, tag, image)
                 print(f"demo: seeded {source.host}/{name}  {digest}")
+            catalog = seed_catalog(source, CATALOG, repository="redhat/redhat-operator-index", tag="v4.18")
+            print(f"demo: seeded the catalog {catalog.reference} and its bundle and related images")
             isc = EXAMPLE.read_text()
             pinned = source.manifest_digest("rhel9/support-tools", "latest")
             if pinned not in isc:
