@@ -10,18 +10,16 @@ and its config runs `serve /configs`. Everything else (opm, base layers) is
 shared with the original, so only the two small layers are new.
 """
 
-import gzip
-import io
 import json
 import os
 import shutil
-import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Dict, List, Optional, Tuple
 
 from skomirror.catalog.fbc import CatalogError
+from skomirror.imagefs import image_config, layer_digests, layer_members, platform_manifest
 from skomirror.imagebuild import BuiltLayer, appended_config, build_layer, canonical_json
-from skomirror.manifests import DOCKER_CONFIG, DOCKER_MANIFEST, Manifest, OCI_CONFIG, parse_manifest
+from skomirror.manifests import DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, parse_manifest
 from skomirror.naming import MirrorName
 from skomirror.store import Store
 
@@ -29,38 +27,11 @@ CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 DEFAULT_CONFIGS = "/configs"
 WHITEOUT = ".wh."
 OPAQUE = ".wh..wh..opq"
-PREFERRED_PLATFORM = "linux/amd64"
-
-
-def _platform_manifest(store: Store, manifest: Manifest) -> Manifest:
-    """One platform's image of a multi-arch catalog: linux/amd64 when it has one."""
-    if not manifest.is_index:
-        return manifest
-    children = sorted(manifest.children, key=lambda child: child.platform != PREFERRED_PLATFORM)
-    if not children:
-        raise CatalogError("the catalog image is an empty index")
-    return parse_manifest(store.read_blob(children[0].digest))
-
-
-def _config(store: Store, manifest: Manifest) -> dict:
-    config = manifest.blobs[0]
-    return json.loads(store.read_blob(config.digest))
 
 
 def configs_dir(config: dict) -> str:
     labels = (config.get("config") or {}).get("Labels") or {}
     return labels.get(CONFIGS_LABEL) or DEFAULT_CONFIGS
-
-
-def _layer_members(store: Store, digest: str):
-    data = store.read_blob(digest)
-    if data[:4] == b"\x28\xb5\x2f\xfd":
-        raise CatalogError(f"layer {digest} is zstd-compressed, which skomirror cannot read (gzip or plain tar only)")
-    raw = gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
-    with tarfile.open(fileobj=io.BytesIO(raw), mode="r:") as tar:
-        for member in tar.getmembers():
-            content = tar.extractfile(member).read() if member.isfile() else None
-            yield member, content
 
 
 def _relative(name: str) -> Optional[PurePosixPath]:
@@ -72,11 +43,11 @@ def _relative(name: str) -> Optional[PurePosixPath]:
 
 def extract_configs(store: Store, digest: str, target: Path) -> Path:
     """Write the FBC directory of the catalog image `digest` (from `store`) into `target`; returns it."""
-    manifest = _platform_manifest(store, parse_manifest(store.read_blob(digest)))
-    root = PurePosixPath(configs_dir(_config(store, manifest)).strip("/"))
+    manifest = platform_manifest(store, parse_manifest(store.read_blob(digest)))
+    root = PurePosixPath(configs_dir(image_config(store, manifest)).strip("/"))
     files: Dict[PurePosixPath, bytes] = {}
-    for layer in json.loads(store.read_blob(manifest.digest)).get("layers") or []:  # in order, repeats included
-        members = list(_layer_members(store, layer["digest"]))
+    for layer in layer_digests(store, manifest):
+        members = list(layer_members(store, layer))
         for member, _ in members:  # whiteouts hide what lower layers had
             path = _relative(member.name)
             if path is None or not path.name.startswith(WHITEOUT):
@@ -115,7 +86,7 @@ def _fbc_layers(configs: Path, old_root: str) -> List[BuiltLayer]:
 def _rebuild_platform(store: Store, target: Store, manifest_bytes: bytes, configs: Path) -> Tuple[bytes, str]:
     document = json.loads(manifest_bytes)
     manifest = parse_manifest(manifest_bytes)
-    config = _config(store, manifest)
+    config = image_config(store, manifest)
     layers = _fbc_layers(configs, configs_dir(config))
     new_config = appended_config(config, layers, "skomirror: filtered catalog")
     settings = new_config.setdefault("config", {})

@@ -21,7 +21,8 @@ from skomirror.config.model import Operator
 from skomirror.errors import EXIT_OPERATOR, InvalidReference, SkomirrorError
 from skomirror.imageref import ImageRef
 from skomirror.naming import MirrorName, digest_tag, mirror_name
-from skomirror.store import Store
+from skomirror.imagefs import ImageReadError
+from skomirror.store import MissingFromStore, Store
 
 
 class OperatorCollectionError(SkomirrorError):
@@ -127,8 +128,8 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
         catalog = load_catalog(configs)
         whole = operator.full and not operator.packages
         selected = catalog if whole else filter_catalog(catalog, catalog_filter(operator, operator.catalog))
-    except CatalogError as exc:
-        raise OperatorCollectionError(f"{operator.where}: {exc}") from None
+    except (CatalogError, ImageReadError, MissingFromStore) as exc:
+        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {exc}") from None
     images = _images_of(selected, operator)
     pinned = ImageRef(source.registry, source.path, source.tag, digest)
     target_repo = operator.target_catalog or source.path
