@@ -129,7 +129,8 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
         whole = operator.full and not operator.packages
         selected = catalog if whole else filter_catalog(catalog, catalog_filter(operator, operator.catalog))
     except (CatalogError, ImageReadError, MissingFromStore) as exc:
-        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {exc}") from None
+        message = str(exc) if str(exc).startswith("catalog ") else f"catalog {operator.catalog}: {exc}"
+        raise OperatorCollectionError(f"{operator.where}: {message}") from None
     images = _images_of(selected, operator)
     pinned = ImageRef(source.registry, source.path, source.tag, digest)
     target_repo = operator.target_catalog or source.path
