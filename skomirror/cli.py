@@ -11,6 +11,8 @@ import click
 from skomirror import __version__
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
+from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
+from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.retry import RetryPolicy
 from skomirror.run import run
 from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, RunOptions
@@ -107,6 +109,16 @@ class DateType(click.ParamType):
 @click.option("--keep-going", is_flag=True, help="Mirror to disk: write archives even when some images failed.")
 @click.option("--since", type=DateType(), help="Mirror to disk: count only shipments made before this day as shipped.")
 @click.option("--full-archive", is_flag=True, help="Mirror to disk: ship every blob, whatever was shipped before.")
+@click.option("--update-url", envvar="UPDATE_URL_OVERRIDE", metavar="URL",
+              help="Update service (Cincinnati) graph endpoint, e.g. a local OpenShift Update Service "
+                   "[default: $UPDATE_URL_OVERRIDE, else OpenShift's].")
+@click.option("--graph-data", default=GRAPH_DATA_URL, show_default=True, metavar="URL|FILE",
+              help="cincinnati-graph-data tarball for graph: true.")
+@click.option("--graph-base-image", default=GRAPH_BASE_IMAGE, show_default=True, metavar="IMAGE",
+              help="Base image of the graph-data image.")
+@click.option("--signature-url", envvar="OCP_SIGNATURE_URL", default=SIGNATURE_URL, show_default=True,
+              metavar="URL", help="Where release signatures are fetched from [$OCP_SIGNATURE_URL].")
+@click.option("--require-signatures", is_flag=True, help="Fail when a release signature cannot be fetched.")
 @_tls_option("src")
 @_tls_option("dest")
 @_cert_dir_option("src")
@@ -114,7 +126,8 @@ class DateType(click.ParamType):
 def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 parallel_images: int, parallel_layers: Optional[int], retry_times: int, retry_delay: float,
                 max_nested_paths: int, authfile: Optional[Path], archive_size: Optional[int], keep_going: bool,
-                since, full_archive: bool, src_tls_verify: bool, dest_tls_verify: bool,
+                since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
+                signature_url: str, require_signatures: bool, src_tls_verify: bool, dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
     """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
 
@@ -148,6 +161,11 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         keep_going=keep_going,
         since=since,
         full_archive=full_archive,
+        update_url=update_url,
+        graph_data=graph_data,
+        graph_base_image=graph_base_image,
+        signature_url=signature_url,
+        require_signatures=require_signatures,
     )
     return run(options, Progress(), _warn)
 

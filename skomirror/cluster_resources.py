@@ -1,4 +1,4 @@
-"""Cluster resources for what was mirrored: IDMS, ITMS, CatalogSources (and ClusterCatalogs).
+"""Cluster resources for what was mirrored: IDMS, ITMS, CatalogSources, UpdateService, signatures.
 
 Same files, object names and scoping as oc-mirror v2 writes into
 working-dir/cluster-resources, so clusters can switch without changing what
@@ -19,6 +19,7 @@ from skomirror import __version__
 from skomirror.collectors.types import ImageKind
 from skomirror.imageref import ImageRef
 from skomirror.plan import PlannedImage
+from skomirror.release.signatures import configmap_json, signature_configmap
 
 IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
 CATALOG_NAMESPACE = "openshift-marketplace"
@@ -118,8 +119,21 @@ def load_template(path: Path, warn: Callable[[str], None]) -> Optional[dict]:
         return None
 
 
+def update_service(images: List[PlannedImage]) -> Optional[dict]:
+    """The OpenShift Update Service pointed at the mirrored graph image and release payloads (graph: true)."""
+    graph = next((image for image in images if image.kind is ImageKind.GRAPH), None)
+    release = next((image for image in images if image.kind is ImageKind.RELEASE), None)
+    if graph is None or release is None:
+        return None
+    return {"apiVersion": "updateservice.operator.openshift.io/v1", "kind": "UpdateService",
+            "metadata": {"name": "update-service-oc-mirror", "namespace": "openshift-update-service",
+                         "annotations": _annotations()},
+            "spec": {"graphDataImage": graph.destination,
+                     "releases": ImageRef.parse(release.destination).repository, "replicas": 2}}
+
+
 def write_cluster_resources(images: List[PlannedImage], directory: Path, repository_scope: bool,
-                            templates: Dict[str, Optional[dict]]) -> List[Path]:
+                            templates: Dict[str, Optional[dict]], signatures: Dict[str, bytes]) -> List[Path]:
     """Recreate `directory` with the resources for `images` (those now at the destination)."""
     if directory.exists():
         shutil.rmtree(directory)
@@ -130,6 +144,15 @@ def write_cluster_resources(images: List[PlannedImage], directory: Path, reposit
         if documents:
             (directory / file_name).write_text(_dump(documents, separated=True))
             written.append(directory / file_name)
+    service = update_service(images)
+    if service:
+        (directory / "updateService.yaml").write_text(_dump([service], separated=False))
+        written.append(directory / "updateService.yaml")
+    if signatures:
+        configmap = signature_configmap(signatures)
+        (directory / "signature-configmap.json").write_text(configmap_json(signatures))
+        (directory / "signature-configmap.yaml").write_text(_dump([configmap], separated=False))
+        written += [directory / "signature-configmap.json", directory / "signature-configmap.yaml"]
     for image in images:
         if image.kind is ImageKind.OPERATOR_CATALOG:
             _, catalog_source, cluster_catalog = catalog_objects(image, templates.get(image.origin))

@@ -25,7 +25,7 @@ from skomirror.imageref import ImageRef
 from skomirror.executor import COPIED, SKIPPED, ImageRecord
 from skomirror.progress import format_bytes
 from skomirror.shipments import History, Shipment, find_shipments
-from skomirror.store import Store
+from skomirror.store import SIGNATURES, Store
 
 FREE_SPACE_OVERRIDE = "SKOMIRROR_FREE_SPACE_BYTES"  # for tests: pretend the disk has this many bytes free
 
@@ -114,6 +114,8 @@ def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, 
         layout = store.layout(record.image.name)
         entries += [_entry(store, layout / "oci-layout"), _entry(store, layout / "index.json")]
     entries += [_entry(store, store.blob_path(digest)) for digest in sorted(plan.new)]
+    signatures = store.root / SIGNATURES
+    entries += [_entry(store, path) for path in sorted(signatures.glob("*"))] if signatures.is_dir() else []
 
     archive_dir.mkdir(parents=True, exist_ok=True)
     groups = group_entries(entries, part_limit)

@@ -174,6 +174,8 @@ class Executor:
             record.digest = pushed or (record.survey.source_digest if record.survey else None)
         except SkopeoFailed as failed:
             record.fail(failed.failure)
+            if record.image.kind.group == "release":  # as oc-mirror: an incomplete release stops the run
+                self._stop_queue()
         except Stopped:
             record.fail(Failure(Kind.INTERRUPTED, "interrupted", ""))
         finally:

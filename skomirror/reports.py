@@ -2,7 +2,7 @@
 
 from typing import Callable, List, Optional
 
-from skomirror.collectors import CatalogReport
+from skomirror.collectors import CatalogReport, Collected
 from skomirror.executor import FAILED, PENDING, SKIPPED, ImageRecord
 from skomirror.outputs import missing_text
 from skomirror.progress import format_bytes
@@ -25,10 +25,12 @@ def catalog_lines(report: CatalogReport) -> List[str]:
     return lines
 
 
-def dry_run_report(records: List[ImageRecord], catalogs: List[CatalogReport], workspace: Workspace,
+def dry_run_report(records: List[ImageRecord], collected: Collected, workspace: Workspace,
                    say: Callable[[str], None]) -> None:
     workspace.write(workspace.missing, missing_text(records))
-    for report in catalogs:
+    for release in collected.releases:
+        say(f"releases ({release.arch}): {', '.join(release.versions)}")
+    for report in collected.catalogs:
         for line in catalog_lines(report):
             say(line)
     missing = [record for record in records if record.status == PENDING]

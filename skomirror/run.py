@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from skomirror.cluster_resources import load_template, write_cluster_resources
-from skomirror.collectors import CatalogReport, CollectedImage, OperatorContext, collect
+from skomirror.collectors import Collected, CollectedImage, ImageKind, OperatorContext, ReleaseContext, collect
 from skomirror.config import load_config
 from skomirror.disk import check_space_for_disk_run, receive_shipments, shipment_images, write_shipment
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
@@ -27,10 +27,12 @@ from skomirror.failures import Kind
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
+from skomirror.release.signatures import load_signatures
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
 from skomirror.reports import dry_run_report, total_size
 from skomirror.runner import SkopeoRunner
 from skomirror.shipments import History
+from skomirror.store import SIGNATURES
 from skomirror.skopeo import CopySettings, Skopeo, check_authfile
 from skomirror.store import Store
 from skomirror.workflows import DISK_TO_MIRROR, MIRROR_TO_DISK, RunOptions, Workflow, choose_workflow, \
@@ -76,14 +78,14 @@ class Run:
                                 options.parallel_layers)
         self.runner = SkopeoRunner(self.skopeo, ChildProcesses(), settings, options.retry)
         self.executors: List[Executor] = []
-        self.reports: List[CatalogReport] = []
+        self.collected = Collected()
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
 
     # --- collect ---
 
-    def _fetch_catalogs(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, tuple]]:
-        """Pull catalog images into `store` with the same executor, logs and progress as every image."""
+    def _fetch_into(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, tuple]]:
+        """Pull images (catalogs, payloads) into `store` with the same executor, logs and progress as the rest."""
 
         def fetch(images: List[CollectedImage]) -> Dict[str, tuple]:
             store.prepare()
@@ -91,13 +93,20 @@ class Run:
             plan = make_plan(images, RegistryEndpoint(), target)
             runner = dataclasses.replace(self.runner, settings=dataclasses.replace(
                 self.runner.settings, destination_shared_blobs=store.blobs))
-            records = self._records(plan, "catalog")
+            records = self._records(plan, "fetch")
             self._execute(Executor(runner, target, self.options.parallel_images, self._advance), records, CATALOGS)
             return {record.image.origin: (record.digest if record.status in (COPIED, SKIPPED) else None,
                                           record.failure.one_line if record.failure else "interrupted")
                     for record in records}
 
         return fetch
+
+    @property
+    def release_store(self) -> Store:
+        """Where payloads are read and the graph image built: in mirror to disk, the store that is shipped."""
+        if self.workflow.mode in (MIRROR_TO_DISK, DISK_TO_MIRROR):
+            return self.workflow.store
+        return Store(self.workspace.root / "release-images")
 
     def collect(self) -> List[CollectedImage]:
         if self.workflow.mode == DISK_TO_MIRROR:
@@ -107,12 +116,16 @@ class Run:
                 self.warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
             self.config_path = self.workflow.store.root / received[-1].isc
             return shipment_images(received)
-        context = OperatorContext(Store(self.workspace.root / "operator-catalogs"),
-                                  Store(self.workspace.root / "filtered-catalogs").prepare(),
-                                  self.workspace.root / "catalog-configs",
-                                  self._fetch_catalogs(Store(self.workspace.root / "operator-catalogs")))
-        images, self.reports = collect(self.config, context)
-        return images
+        catalogs = Store(self.workspace.root / "operator-catalogs")
+        operator_context = OperatorContext(catalogs, Store(self.workspace.root / "filtered-catalogs").prepare(),
+                                           self.workspace.root / "catalog-configs", self._fetch_into(catalogs))
+        options, store = self.options, self.release_store
+        release_context = ReleaseContext(store, self._fetch_into(store), store.root / SIGNATURES,
+                                         self.workspace.root / "release-graphs", options.update_url,
+                                         options.graph_data, options.graph_base_image, options.signature_url,
+                                         options.require_signatures, self.warn)
+        self.collected = collect(self.config, operator_context, release_context)
+        return self.collected.images
 
     # --- plan, survey, copy ---
 
@@ -142,6 +155,10 @@ class Run:
         if self.workflow.mode == MIRROR_TO_DISK and label == MIRRORING:
             self.workflow.store.prepare().remove_partial_writes()
         to_copy = [record for record in records if record.status == PENDING]
+        broken = [r for r in records if r.status == FAILED and r.image.kind.group == "release"]
+        if broken and to_copy:  # as oc-mirror: a release that cannot be complete stops the run
+            self.progress.say(f"release image {broken[0].image.origin} cannot be read: nothing is copied")
+            return
         if to_copy:
             self.progress.start(label, len(records), total_size(to_copy),
                                 _settled([r for r in records if r.status != PENDING]))
@@ -199,8 +216,10 @@ class Run:
         templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), self.warn)
                      for operator in (self.config.mirror.operators if self.config else [])
                      if operator.target_catalog_source_template}
+        signatures = load_signatures(self.release_store.root / SIGNATURES,
+                                     [r.digest for r in self.records if r.image.kind is ImageKind.RELEASE and r.digest])
         written = write_cluster_resources(present, self.workspace.cluster_resources,
-                                          self.options.max_nested_paths > 0, templates)
+                                          self.options.max_nested_paths > 0, templates, signatures)
         if written:
             self.progress.say(f"cluster resources: {len(written)} file(s) in {self.workspace.cluster_resources}")
 
@@ -248,7 +267,7 @@ def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -
             images = job.collect()
             job.mirror(images)
             if options.dry_run:
-                dry_run_report(job.records, job.reports, job.workspace, progress.say)
+                dry_run_report(job.records, job.collected, job.workspace, progress.say)
                 return exit_code(job.records, False)
             if job.workflow.mode == MIRROR_TO_DISK:
                 job.ship()

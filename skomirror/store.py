@@ -22,6 +22,7 @@ from skomirror.naming import MirrorName
 
 REF_NAME = "org.opencontainers.image.ref.name"
 PARTIAL_BLOB_PREFIX = "oci-put-blob"  # skopeo's temporary files, left behind when it is killed
+SIGNATURES = "signatures"  # release signatures kept beside the images (and shipped with them)
 
 
 class MissingFromStore(Exception):

@@ -8,6 +8,8 @@ from typing import List, Optional, Tuple, Union
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
 from skomirror.errors import SkomirrorError
 from skomirror.naming import FILE_TRANSPORT, DiskDestination, RegistryDestination, parse_destination
+from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
+from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.retry import RetryPolicy
 from skomirror.skopeo import RegistryAccess
 from skomirror.store import Store
@@ -35,6 +37,11 @@ class RunOptions:
     keep_going: bool = False
     since: Optional[date] = None
     full_archive: bool = False
+    update_url: Optional[str] = None  # None: OpenShift's public update service
+    graph_data: str = GRAPH_DATA_URL
+    graph_base_image: str = GRAPH_BASE_IMAGE
+    signature_url: str = SIGNATURE_URL
+    require_signatures: bool = False
     skopeo_binary: str = "skopeo"
 
 

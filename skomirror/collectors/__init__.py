@@ -1,26 +1,35 @@
 """Collectors turn ISC sections into images to mirror, one module per section.
 
 A section without a collector is refused with its location, never skipped:
-a user must not believe a release or catalog was mirrored when it was not.
+a user must not believe something was mirrored when it was not.
 """
 
-from typing import List, Optional, Tuple
+from dataclasses import dataclass, field
+from typing import List, Optional
 
-from skomirror.collectors import additional, operators
+from skomirror.collectors import additional, operators, releases
 from skomirror.collectors.operators import CatalogReport, OperatorContext
+from skomirror.collectors.releases import ReleaseContext, ReleaseReport
 from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import ImageSetConfiguration, Where
 from skomirror.errors import ConfigError
 
-__all__ = ["CatalogReport", "CollectedImage", "ImageKind", "OperatorContext", "collect"]
+__all__ = ["CatalogReport", "Collected", "CollectedImage", "ImageKind", "OperatorContext", "ReleaseContext",
+           "ReleaseReport", "collect"]
 
 _NOT_YET = "skomirror cannot mirror this section yet; remove it (or mirror it with oc-mirror meanwhile)"
+
+
+@dataclass
+class Collected:
+    images: List[CollectedImage] = field(default_factory=list)
+    catalogs: List[CatalogReport] = field(default_factory=list)  # what each catalog selected
+    releases: List[ReleaseReport] = field(default_factory=list)  # which releases, per architecture
 
 
 def _refuse_unsupported(config: ImageSetConfiguration) -> None:
     mirror = config.mirror
     sections = [
-        ("platform", mirror.platform, "release payloads"),
         ("helm", mirror.helm, "helm charts"),
         ("samples", mirror.samples, "samples (oc-mirror does not implement them either)"),
     ]
@@ -30,14 +39,21 @@ def _refuse_unsupported(config: ImageSetConfiguration) -> None:
             raise ConfigError(f"{where.file}:{where.line}: mirror.{key}: {what}: {_NOT_YET}")
 
 
-def collect(config: ImageSetConfiguration, operator_context: Optional[OperatorContext] = None) -> \
-        Tuple[List[CollectedImage], List[CatalogReport]]:
-    """Every image the ISC selects, and what each catalog selected (for --dry-run)."""
+def collect(config: ImageSetConfiguration, operator_context: Optional[OperatorContext] = None,
+            release_context: Optional[ReleaseContext] = None) -> Collected:
+    """Every image the ISC selects: releases, operators, additional images."""
     _refuse_unsupported(config)
-    images: List[CollectedImage] = []
-    reports: List[CatalogReport] = []
+    collected = Collected()
+    if config.mirror.platform and (config.mirror.platform.channels or config.mirror.platform.release
+                                   or config.mirror.platform.graph):
+        if release_context is None:
+            raise ConfigError(f"{config.where.file}: mirror.platform: releases cannot be read in this mode")
+        images, collected.releases = releases.collect(config.mirror.platform, release_context)
+        collected.images += images
     if config.mirror.operators:
         if operator_context is None:
             raise ConfigError(f"{config.where.file}: mirror.operators: catalogs cannot be read in this mode")
-        images, reports = operators.collect(config.mirror.operators, operator_context)
-    return images + additional.collect(config.mirror.additional_images), reports
+        images, collected.catalogs = operators.collect(config.mirror.operators, operator_context)
+        collected.images += images
+    collected.images += additional.collect(config.mirror.additional_images)
+    return collected

@@ -52,7 +52,7 @@ def test_files_are_yaml_kubectl_can_read(tmp_path):
     template.write_text("apiVersion: operators.coreos.com/v1alpha1\nkind: CatalogSource\nmetadata:\n  name: x\n"
                         "spec:\n  updateStrategy:\n    registryPoll:\n      interval: 30m0s\n")
     templates = {"registry.redhat.io/redhat/index:v4.18": load_template(template, print)}
-    written = write_cluster_resources(images, tmp_path / "out", False, templates)
+    written = write_cluster_resources(images, tmp_path / "out", False, templates, {})
     assert sorted(p.name for p in written) == ["cc-index-v4-18.yaml", "cs-index-v4-18.yaml", "idms-oc-mirror.yaml"]
     text = (tmp_path / "out" / "idms-oc-mirror.yaml").read_text()
     assert text.startswith("---\napiVersion: config.openshift.io/v1\nkind: ImageDigestMirrorSet\n")

@@ -171,8 +171,8 @@ def test_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("section, line", [
-    ("platform:\n    channels:\n    - name: stable-4.18\n", 5),
     ("helm:\n    local:\n    - name: x\n      path: /x\n", 5),
+    ("samples:\n  - name: x\n", 5),
 ])
 def test_sections_not_mirrored_yet_are_refused_with_their_location(tmp_path, section, line):
     config = load_config(write(tmp_path, HEAD + "mirror:\n  " + section))
@@ -184,6 +184,7 @@ def test_sections_not_mirrored_yet_are_refused_with_their_location(tmp_path, sec
 def test_additional_images_are_collected_with_their_targets(tmp_path):
     config = load_config(write(tmp_path, HEAD + "mirror:\n  additionalImages:\n  - name: quay.io/a/b:1\n"
                                                 "    targetRepo: c/d\n    targetTag: e\n"))
-    (image,), reports = collect(config)
-    assert reports == []
+    collected = collect(config)
+    (image,) = collected.images
+    assert collected.catalogs == [] and collected.releases == []
     assert (str(image.source), image.target_repo, image.target_tag) == ("quay.io/a/b:1", "c/d", "e")
