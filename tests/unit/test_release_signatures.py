@@ -11,7 +11,8 @@ DIGEST = "sha256:" + "ab" * 32
 
 def context(tmp_path, url, require=False, warnings=None):
     return ReleaseContext(Store(tmp_path), lambda images: {}, tmp_path / "signatures", tmp_path / "graphs",
-                          signature_url=url, require_signatures=require, warn=(warnings or []).append)
+                          signature_url=url, require_signatures=require,
+                          warn=warnings.append if warnings is not None else (lambda message: None))
 
 
 def test_a_fetched_signature_is_kept_and_becomes_configmap_binary_data(tmp_path):
