@@ -15,7 +15,7 @@ from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.retry import RetryPolicy
 from skomirror.run import run
-from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, RunOptions
+from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 from skomirror.skopeo import RegistryAccess
 
 PROG = "skomirror"
@@ -99,6 +99,9 @@ class DateType(click.ParamType):
               help="Retries of a transient failure (network, 5xx, 429) per image.")
 @click.option("--retry-delay", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS",
               help="Fixed delay between retries; 0 means exponential backoff (1s, 2s, 4s... with jitter).")
+@click.option("--stall-timeout", type=click.FloatRange(0), default=DEFAULT_STALL_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Stop and retry a copy whose bytes stop moving this long (0: never). "
+                                      "A slow copy that still moves is never stopped.")
 @click.option("--max-nested-paths", type=click.IntRange(0), default=0, show_default=True,
               help="Fold destination paths deeper than this into their last component (0: keep paths).")
 @click.option("--authfile", type=click.Path(path_type=Path, dir_okay=False), envvar="REGISTRY_AUTH_FILE",
@@ -106,6 +109,8 @@ class DateType(click.ParamType):
                    "default].")
 @click.option("--archive-size", type=SizeType(), help="Largest archive part (mirror to disk): GiB, or with a unit "
                                                    "(500MiB). Overrides the ISC's archiveSize [default: one part].")
+@click.option("--rerun-failed", is_flag=True, help="Copy only the images that failed (or did not finish) in the "
+                                                  "last run in this workspace.")
 @click.option("--keep-going", is_flag=True, help="Mirror to disk: write archives even when some images failed.")
 @click.option("--since", type=DateType(), help="Mirror to disk: count only shipments made before this day as shipped.")
 @click.option("--full-archive", is_flag=True, help="Mirror to disk: ship every blob, whatever was shipped before.")
@@ -125,7 +130,9 @@ class DateType(click.ParamType):
 @_cert_dir_option("dest")
 def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 parallel_images: int, parallel_layers: Optional[int], retry_times: int, retry_delay: float,
-                max_nested_paths: int, authfile: Optional[Path], archive_size: Optional[int], keep_going: bool,
+                stall_timeout: float,
+                max_nested_paths: int, authfile: Optional[Path], rerun_failed: bool, archive_size: Optional[int],
+                keep_going: bool,
                 since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
                 signature_url: str, require_signatures: bool, src_tls_verify: bool, dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
@@ -153,12 +160,14 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         parallel_images=parallel_images,
         parallel_layers=parallel_layers,
         retry=RetryPolicy(retry_times, retry_delay),
+        stall_timeout=stall_timeout or None,
         max_nested_paths=max_nested_paths,
         authfile=authfile,
         source_access=RegistryAccess(src_tls_verify, src_cert_dir),
         destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
         archive_size=archive_size,
         keep_going=keep_going,
+        rerun_failed=rerun_failed,
         since=since,
         full_archive=full_archive,
         update_url=update_url,

@@ -9,9 +9,10 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Generic, List, Optional, TypeVar
+from typing import Callable, Dict, Generic, List, Optional, TypeVar
 
-from skomirror.failures import Failure, Kind
+from skomirror.failures import OVERLOADED, RATE_LIMITED, Failure, Kind
+from skomirror.limiter import RegistryLimiter
 from skomirror.plan import PlannedImage
 from skomirror.processes import Stopped
 from skomirror.retry import RetryPolicy, SkopeoFailed
@@ -53,6 +54,21 @@ class ImageRecord:
         self.status = INTERRUPTED if failure.kind is Kind.INTERRUPTED else FAILED
 
 
+def registries_of(image: PlannedImage) -> List[str]:
+    """The registries a copy talks to: its source unless it comes from a store, its destination unless disk."""
+    found = [] if image.source_store else [image.source.registry]
+    if image.destination_spec.startswith("docker://"):
+        found.append(image.destination.split("/", 1)[0])
+    return found
+
+
+def _culprit(failure: Failure, image: PlannedImage) -> str:
+    """The registry an overload answer came from: the one the message names, else the source."""
+    candidates = registries_of(image)
+    named = [registry for registry in candidates if registry in failure.message]
+    return (named or candidates or [image.source.registry])[0]
+
+
 class WorkerPool(Generic[T]):
     """`size` threads calling `work(task)` for each task `next_task()` hands out, until it returns None."""
 
@@ -86,10 +102,13 @@ class WorkerPool(Generic[T]):
 
 
 class Executor:
-    def __init__(self, runner: SkopeoRunner, target, parallel_images: int, on_done: Callable[[ImageRecord], None]):
-        """target: the endpoint (skomirror.endpoints) the plan was made for."""
+    def __init__(self, runner: SkopeoRunner, target, parallel_images: int, on_done: Callable[[ImageRecord], None],
+                 limiter: Optional[RegistryLimiter] = None, trusted: Optional[Dict[str, dict]] = None):
+        """target: the endpoint (skomirror.endpoints) the plan was made for; trusted: see Surveyor."""
         self.runner = runner
         self.target = target
+        self.trusted = trusted or {}
+        self.limiter = limiter or RegistryLimiter(parallel_images)
         self.parallel_images = parallel_images
         self.on_done = on_done
         self._lock = threading.Lock()
@@ -113,7 +132,8 @@ class Executor:
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
         started = time.monotonic()
         try:
-            record.survey = Surveyor(self.runner, self.target, retry).survey(record.image, record.log)
+            surveyor = Surveyor(self.runner, self.target, retry, self.trusted)
+            record.survey = surveyor.survey(record.image, record.log)
         except Stopped:
             record.survey = Survey(failure=Failure(Kind.INTERRUPTED, "interrupted", ""))
         record.seconds += time.monotonic() - started
@@ -137,8 +157,12 @@ class Executor:
         self._pool(self.parallel_images, next_record, work, queue.clear)
 
     def copy_all(self, records: List[ImageRecord]) -> None:
+        limiter = self.limiter
         scheduler = RepositoryScheduler(records, lambda r: r.image.destination_repository, lambda r: r.footprint,
-                                        lambda r: all(p.status != PENDING for p in r.prerequisites))
+                                        ready=lambda r: all(p.status != PENDING for p in r.prerequisites),
+                                        admit=lambda r: limiter.admits(registries_of(r.image)),
+                                        claim=lambda r: limiter.started(registries_of(r.image)),
+                                        release=lambda r: limiter.finished(registries_of(r.image)))
 
         def work(record: ImageRecord) -> None:
             try:
@@ -162,7 +186,12 @@ class Executor:
 
         def attempt() -> str:
             record.attempts += 1
-            return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs)
+            try:
+                return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs)
+            except SkopeoFailed as failed:
+                if failed.failure.label in (RATE_LIMITED, OVERLOADED):
+                    self.limiter.slow_down(_culprit(failed.failure, record.image), failed.failure.label)
+                raise
 
         def note_retry(failure: Failure, delay: float) -> None:
             with open(record.log, "a") as log:
@@ -172,6 +201,8 @@ class Executor:
             pushed = self.runner.retry.call(attempt, self.runner.children.stopping, note_retry)
             record.status = COPIED
             record.digest = pushed or (record.survey.source_digest if record.survey else None)
+            if record.attempts == 1:
+                self.limiter.speed_up(registries_of(record.image))
         except SkopeoFailed as failed:
             record.fail(failed.failure)
             if record.image.kind.group == "release":  # as oc-mirror: an incomplete release stops the run

@@ -20,6 +20,8 @@ class Kind(enum.Enum):
 
 
 NOT_FOUND = "image not found"
+RATE_LIMITED, OVERLOADED = "rate limited (429)", "registry overloaded (503)"  # these slow a registry down
+STALLED = "stalled"
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ RULES = (
     # c/image hides a failed OCI index upload behind this when it may not convert (seen in same-repository races)
     Rule(r"must be converted to type .*Instructed to preserve digests", Kind.RACE, "manifest list upload failed"),
     Rule(r"blob upload unknown|blob upload invalid", Kind.TRANSIENT, "blob upload lost"),
-    Rule(r"toomanyrequests|too many requests|\b429\b", Kind.TRANSIENT, "rate limited (429)"),
+    Rule(r"toomanyrequests|too many requests|\b429\b", Kind.TRANSIENT, RATE_LIMITED),
+    Rule(r"\b503\b|Service Unavailable", Kind.TRANSIENT, OVERLOADED),
     Rule(r"unexpected HTTP status: 5\d\d|status code from registry 5\d\d|\b5\d\d \((Internal Server Error|Bad "
          r"Gateway|Service Unavailable|Gateway Timeout)\)", Kind.TRANSIENT, "registry server error (5xx)"),
     Rule(r"connection refused", Kind.TRANSIENT, "connection refused"),

@@ -21,6 +21,7 @@ class RunInfo:
     dry_run: bool = False
     interrupted: bool = False
     warnings: List[str] = field(default_factory=list)
+    rate_limits: List[dict] = field(default_factory=list)  # each change of a registry's concurrency
 
 
 def mapping_text(plan: Plan) -> str:
@@ -62,6 +63,7 @@ def results_text(records: Sequence[ImageRecord], info: RunInfo, plan: Plan) -> s
             "counts": dict(_counts(records)),
             "blocked": [entry.image.origin for entry in plan.blocked],
             "warnings": info.warnings,
+            "rateLimits": info.rate_limits,
         },
         "images": [_record_json(record) for record in records],
     }
@@ -103,6 +105,11 @@ def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Work
         head += f", {counts[INTERRUPTED] + counts[PENDING]} not finished"
     lines = [head, f"{format_bytes(copied_bytes)} copied in {format_duration(info.elapsed)} "
                    f"({format_bytes(rate)}/s)"]
+    slowed = {}
+    for event in info.rate_limits:
+        slowed[event["registry"]] = min(slowed.get(event["registry"], event["limit"]), event["limit"])
+    for registry, lowest in sorted(slowed.items()):
+        lines.append(f"{registry} asked to slow down (429/503): concurrent copies went down to {lowest}")
     if plan is not None and plan.blocked:
         lines.append(f"{plural(len(plan.blocked), 'image')} excluded by blockedImages")
     if counts[COPIED] == 0 and counts[SKIPPED] == len(records) and records:

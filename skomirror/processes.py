@@ -1,8 +1,13 @@
-"""Starting skopeo children, logging them, and stopping all of them on demand.
+"""Starting skopeo children, logging them, watching them, and stopping all of them on demand.
 
 Each child runs in its own session, so a Ctrl-C at the terminal reaches
 skomirror only; skomirror then stops every child itself and no orphan keeps
 pushing after the user has gone.
+
+A child is stalled when its byte counters (/proc/<pid>/io: bytes it read and
+wrote, network included) stop moving for the stall timeout. That is
+measured progress, not a deadline: a 20 GB layer on a slow link is never
+killed while bytes flow, and a dead connection is noticed in minutes.
 """
 
 import os
@@ -11,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Set
+from typing import Dict, Optional, Set, Tuple
 
 LOG_MODE = 0o600
 
@@ -22,6 +27,17 @@ class Completed:
     stdout: bytes  # only when captured
     output: str  # what the child wrote to its log during this run (stderr, and stdout unless captured)
     interrupted: bool
+    stalled: bool = False  # killed by the watchdog: no byte progress for the stall timeout
+
+
+def io_bytes(pid: int) -> Optional[int]:
+    """Bytes the process has read and written so far (rchar + wchar), or None when Linux does not tell."""
+    try:
+        with open(f"/proc/{pid}/io") as handle:
+            fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        return int(fields["rchar"]) + int(fields["wchar"])
+    except (OSError, KeyError, ValueError):
+        return None
 
 
 class Stopped(Exception):
@@ -35,10 +51,34 @@ def open_log(path: Path):
 
 
 class ChildProcesses:
-    def __init__(self):
+    def __init__(self, stall_timeout: Optional[float] = None):
         self._lock = threading.Lock()
         self._live: Set[subprocess.Popen] = set()
+        self._progress: Dict[subprocess.Popen, Tuple[Optional[int], float]] = {}  # counter, when it last moved
+        self._stalled: Set[subprocess.Popen] = set()
+        self.stall_timeout = stall_timeout
+        self.unwatchable = False  # set when /proc/<pid>/io cannot be read: stalls then go unnoticed
         self.stopping = threading.Event()
+        self._watchdog: Optional[threading.Thread] = None
+
+    def _watch(self) -> None:
+        interval = min(1.0, self.stall_timeout / 4)
+        while not self.stopping.wait(interval):
+            now = time.monotonic()
+            with self._lock:
+                watched = list(self._progress.items())
+            for process, (counter, since) in watched:
+                current = io_bytes(process.pid)
+                if current is None:
+                    self.unwatchable = self.unwatchable or process.poll() is None
+                    continue
+                if current != counter:
+                    with self._lock:
+                        if process in self._progress:
+                            self._progress[process] = (current, now)
+                elif now - since > self.stall_timeout and process not in self._stalled:
+                    self._stalled.add(process)
+                    _signal(process, terminate=False)
 
     def run(self, command, log_path: Path, label: str, capture_stdout: bool = False) -> Completed:
         """Run a plumbum command to completion; its stderr (and stdout unless captured) go to `log_path`."""
@@ -53,16 +93,25 @@ class ChildProcesses:
                                         stdout=subprocess.PIPE if capture_stdout else log,
                                         stderr=log, start_new_session=True)
                 self._live.add(process)
+                if self.stall_timeout:
+                    self._progress[process] = (None, time.monotonic())
+                    if self._watchdog is None:
+                        self._watchdog = threading.Thread(target=self._watch, name="stall-watchdog", daemon=True)
+                        self._watchdog.start()
             try:
                 stdout, _ = process.communicate()
             finally:
                 with self._lock:
                     self._live.discard(process)
+                    self._progress.pop(process, None)
+            stalled = process in self._stalled
+            if stalled:
+                log.write(f"=== stalled: no byte progress for {self.stall_timeout:g}s, stopped\n".encode())
             log.write(f"=== exit {process.returncode}\n".encode())
         with open(log_path, "rb") as reread:
             reread.seek(start)
             output = reread.read().decode(errors="replace")
-        return Completed(process.returncode, stdout or b"", output, self.stopping.is_set())
+        return Completed(process.returncode, stdout or b"", output, self.stopping.is_set(), stalled)
 
     def stop_all(self, grace: float = 5.0) -> None:
         """Refuse new children, ask running ones to stop, then kill what is left."""

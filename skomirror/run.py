@@ -21,9 +21,10 @@ from skomirror.collectors import Collected, CollectedImage, ImageKind, OperatorC
 from skomirror.config import load_config
 from skomirror.disk import check_space_for_disk_run, receive_shipments, shipment_images, write_shipment
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
-from skomirror.errors import SkomirrorError
+from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.executor import COPIED, FAILED, PENDING, SKIPPED, Executor, ImageRecord
 from skomirror.failures import Kind
+from skomirror.journal import Journal
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
@@ -40,6 +41,10 @@ from skomirror.workflows import DISK_TO_MIRROR, MIRROR_TO_DISK, RunOptions, Work
 from skomirror.workspace import Workspace
 
 __all__ = ["RunOptions", "run"]
+
+
+class NothingToDo(Exception):
+    """The run has nothing to do and says so; not an error."""
 
 
 @contextlib.contextmanager
@@ -76,9 +81,10 @@ class Run:
         self.workspace = Workspace(options.workspace).prepare()
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
-        self.runner = SkopeoRunner(self.skopeo, ChildProcesses(), settings, options.retry)
+        self.runner = SkopeoRunner(self.skopeo, ChildProcesses(options.stall_timeout), settings, options.retry)
         self.executors: List[Executor] = []
         self.collected = Collected()
+        self.journal = Journal(self.workspace.journal, self.workspace.run_id)
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
 
@@ -140,6 +146,10 @@ class Run:
     def _advance(self, record: ImageRecord) -> None:
         self.progress.advance(record.status, record.size)
 
+    def _finished(self, record: ImageRecord) -> None:
+        self._advance(record)
+        self.journal.record(record)
+
     def _execute(self, executor: Executor, records: List[ImageRecord], label: str, check_first: bool = False):
         self.executors.append(executor)
         if check_first:
@@ -181,12 +191,25 @@ class Run:
             reason = f" ({len(self.plan.blocked)} excluded by blockedImages)" if self.plan.blocked else ""
             raise SkomirrorError(f"{self.config_path}: the ImageSetConfiguration selects no images to mirror{reason}")
         self.workspace.write(self.workspace.mapping, mapping_text(self.plan))
+        if self.options.rerun_failed:
+            self._keep_only_last_failures()
         settings = dataclasses.replace(self.runner.settings, destination_shared_blobs=self.workflow.store.blobs
                                        if self.workflow.mode == MIRROR_TO_DISK else None)
         runner = dataclasses.replace(self.runner, settings=settings)
         self.records = self._records(self.plan)
-        self._execute(Executor(runner, target, self.options.parallel_images, self._advance), self.records,
-                      MIRRORING, check_first=True)
+        executor = Executor(runner, target, self.options.parallel_images, self._finished,
+                            trusted=self.journal.trusted())
+        self._execute(executor, self.records, MIRRORING, check_first=True)
+
+    def _keep_only_last_failures(self) -> None:
+        failed = self.journal.failed_last_time()
+        if failed is None:
+            raise SkomirrorError(f"--rerun-failed: no earlier run in {self.workspace.journal}")
+        kept = [image for image in self.plan.images if image.destination_spec in failed]
+        if not kept:
+            raise NothingToDo("--rerun-failed: nothing failed in the last run")
+        self.progress.say(f"--rerun-failed: {len(kept)} of {len(self.plan.images)} images failed last time")
+        self.plan = Plan(kept, self.plan.blocked, self.plan.duplicates)
 
     # --- outputs ---
 
@@ -256,6 +279,7 @@ def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) ->
 
 def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> int:
     job = Run(options, progress, warn)
+    job.journal.begin()
     info = RunInfo(str(job.workflow.destination), job.skopeo.capabilities.version_text,
                    time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=job.workflow.mode, dry_run=options.dry_run)
     started = time.monotonic()
@@ -278,5 +302,13 @@ def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -
         progress.finish()
         info.interrupted = True
         warn("interrupted: every skopeo process was stopped; rerun the same command to resume")
+    except NothingToDo as done:
+        progress.say(str(done))
+        return EXIT_OK
     info.elapsed = time.monotonic() - started
-    return job.finish(info)
+    info.rate_limits = [event for executor in job.executors for event in executor.limiter.events]
+    if job.runner.children.unwatchable:
+        warn("stall detection was off: /proc/<pid>/io could not be read for skopeo")
+    code = job.finish(info)
+    job.journal.end(complete=code == EXIT_OK)
+    return code

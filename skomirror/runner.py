@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional
 
-from skomirror.failures import classify
+from skomirror.failures import STALLED, Failure, Kind, classify
 from skomirror.processes import ChildProcesses, Completed
 from skomirror.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo import CopySettings, Skopeo
@@ -19,6 +19,9 @@ class SkopeoRunner:
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False) -> Completed:
         completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout)
+        if completed.stalled and not completed.interrupted:
+            raise SkopeoFailed(Failure(Kind.TRANSIENT, STALLED, f"no byte progress for "
+                                                                f"{self.children.stall_timeout:g}s; skopeo was stopped"))
         if completed.returncode != 0 or completed.interrupted:
             raise SkopeoFailed(classify(completed.output, completed.returncode, completed.interrupted))
         return completed

@@ -19,12 +19,17 @@ Footprint = Optional[FrozenSet[str]]
 
 class RepositoryScheduler(Generic[T]):
     def __init__(self, tasks: List[T], repository: Callable[[T], str], footprint: Callable[[T], Footprint],
-                 ready: Callable[[T], bool] = lambda task: True):
-        """ready(task): whether what the task depends on has finished (an operator bundle's related images)."""
+                 ready: Callable[[T], bool] = lambda task: True, admit: Callable[[T], bool] = lambda task: True,
+                 claim: Callable[[T], None] = lambda task: None, release: Callable[[T], None] = lambda task: None):
+        """ready(task): whether what the task depends on has finished (an operator bundle's related images).
+
+        admit/claim/release: a further limit on what may run at once (per-registry rate limits).
+        """
         self._pending = list(tasks)
         self._repository = repository
         self._footprint = footprint
         self._ready = ready
+        self._admit, self._claim, self._release = admit, claim, release
         self._running: Dict[str, List[Footprint]] = {}
         self._condition = threading.Condition()
         self._stopped = False
@@ -43,14 +48,16 @@ class RepositoryScheduler(Generic[T]):
                 if self._stopped or not self._pending:
                     return None
                 for index, task in enumerate(self._pending):
-                    if self._ready(task) and not self._conflicts(task):
+                    if self._ready(task) and not self._conflicts(task) and self._admit(task):
                         del self._pending[index]
+                        self._claim(task)
                         self._running.setdefault(self._repository(task), []).append(self._footprint(task))
                         return task
                 self._condition.wait()
 
     def finished(self, task: T) -> None:
         with self._condition:
+            self._release(task)
             running = self._running[self._repository(task)]
             running.remove(self._footprint(task))
             if not running:

@@ -8,7 +8,7 @@ mirrored; a tag costs a destination check plus a source read.
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
 from skomirror.failures import Failure
@@ -32,10 +32,12 @@ class Survey:
 
 
 class Surveyor:
-    def __init__(self, runner: SkopeoRunner, target, retry: Optional[RetryPolicy] = None):
+    def __init__(self, runner: SkopeoRunner, target, retry: Optional[RetryPolicy] = None,
+                 trusted: Optional[Dict[str, dict]] = None):
         self.runner = runner
         self.target = target  # an endpoint (skomirror.endpoints)
         self.retry = retry  # None: the run's policy
+        self.trusted = trusted or {}  # destination -> journal entry of an unfinished series of runs
 
     def _source(self, image: PlannedImage):
         return StoreEndpoint(image.source_store) if image.source_store else RegistryEndpoint()
@@ -46,10 +48,14 @@ class Surveyor:
         Never raises for one image's problem: the failure is recorded on the survey instead.
         """
         result = Survey(source_digest=image.source.digest, failed_on_destination=True)
+        entry = self.trusted.get(image.destination_spec)
+        if entry and entry.get("source") == image.source_spec and not result.source_digest:
+            result.source_digest = entry["digest"]  # the journal's word, checked against the destination below
         try:
             result.destination_digest = self.target.current_digest(image, self.runner, log, self.retry)
             result.failed_on_destination = False
             if not result.up_to_date:
+                result.source_digest = image.source.digest
                 result.source = self._source(image).facts(image, self.runner, log, self.retry)
                 result.source_digest = result.source.digest
         except SkopeoFailed as failed:

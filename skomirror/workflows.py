@@ -16,6 +16,7 @@ from skomirror.store import Store
 
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").
 DEFAULT_PARALLEL_IMAGES = 8
+DEFAULT_STALL_TIMEOUT = 300.0
 MIRROR_TO_MIRROR, MIRROR_TO_DISK, DISK_TO_MIRROR = "mirror to mirror", "mirror to disk", "disk to mirror"
 
 
@@ -29,12 +30,14 @@ class RunOptions:
     parallel_images: int = DEFAULT_PARALLEL_IMAGES
     parallel_layers: Optional[int] = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    stall_timeout: Optional[float] = DEFAULT_STALL_TIMEOUT  # seconds without byte progress; None: never
     max_nested_paths: int = 0
     authfile: Optional[Path] = None
     source_access: RegistryAccess = field(default_factory=RegistryAccess)
     destination_access: RegistryAccess = field(default_factory=RegistryAccess)
     archive_size: Optional[int] = None  # bytes per part; None: the ISC's archiveSize, else one part
     keep_going: bool = False
+    rerun_failed: bool = False
     since: Optional[date] = None
     full_archive: bool = False
     update_url: Optional[str] = None  # None: OpenShift's public update service

@@ -31,6 +31,7 @@ class Workspace:
     errors = property(lambda self: self.root / "mirroring_errors.txt")
     history = property(lambda self: self.root / "history")  # mirror to disk: what earlier shipments carried
     cluster_resources = property(lambda self: self.root / "cluster-resources")
+    journal = property(lambda self: self.root / "journal.jsonl")  # one line per finished image, across runs
 
     def prepare(self) -> "Workspace":
         try:

@@ -8,10 +8,11 @@ compare them with the unique bytes an image set really needs.
 """
 
 import asyncio
-import threading
 import time
 from dataclasses import dataclass
 from typing import Optional
+
+from skomirror.testkit.loopserver import LoopServer
 
 CHUNK = 64 * 1024
 
@@ -41,24 +42,20 @@ class Counters:
     bytes_up: int = 0
 
 
-class WanProxy:
+class WanProxy(LoopServer):
+    name = "wanproxy"
+
     def __init__(self, target_port: int, target_host: str = "127.0.0.1", latency: float = 0.02,
                  connection_rate: Optional[float] = 10e6, total_rate: Optional[float] = 50e6):
         """latency: one-way seconds (RTT/2); rates in bytes per second, None for unlimited."""
+        super().__init__()
         self.target = (target_host, target_port)
         self.latency = latency
         self.connection_rate = connection_rate
         self.total_rate = total_rate
         self.counters = Counters()
-        self.port = 0
-        self._loop: Optional[asyncio.AbstractEventLoop] = None
-        self._server = None
-        self._thread: Optional[threading.Thread] = None
-        self._ready = threading.Event()
-
-    @property
-    def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        self._aggregate_up = Pacer(total_rate)
+        self._aggregate_down = Pacer(total_rate)
 
     def reset_counters(self) -> None:
         self.counters = Counters()
@@ -125,50 +122,3 @@ class WanProxy:
         )
         for writer in (client_writer, server_writer):
             writer.close()
-
-    async def _serve(self) -> None:
-        self._aggregate_up = Pacer(self.total_rate)
-        self._aggregate_down = Pacer(self.total_rate)
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        self._ready.set()
-        async with self._server:
-            await self._server.serve_forever()
-
-    def start(self) -> "WanProxy":
-        def main():
-            loop = self._loop = asyncio.new_event_loop()
-            asyncio.set_event_loop(loop)
-            self._serve_task = loop.create_task(self._serve())
-            try:
-                loop.run_until_complete(self._serve_task)
-            except asyncio.CancelledError:
-                pass
-            finally:
-                pending = asyncio.all_tasks(loop)
-                for task in pending:
-                    task.cancel()
-                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-                loop.close()
-
-        self._thread = threading.Thread(target=main, name="wanproxy", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("WAN proxy did not start")
-        return self
-
-    def _shutdown(self) -> None:
-        self._server.close()
-        self._serve_task.cancel()
-
-    def stop(self) -> None:
-        if self._loop and self._server:
-            self._loop.call_soon_threadsafe(self._shutdown)
-        if self._thread:
-            self._thread.join(10)
-
-    def __enter__(self) -> "WanProxy":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()

@@ -45,7 +45,7 @@ CASES = [
     ("reading manifest 1 in 127.0.0.1:5344/r/x: toomanyrequests: You have reached your pull rate limit.",
      Kind.TRANSIENT, "rate limited (429)"),
     ("reading manifest 1 in 127.0.0.1:5344/r/x: received unexpected HTTP status: 503 Service Unavailable",
-     Kind.TRANSIENT, "registry server error (5xx)"),
+     Kind.TRANSIENT, "registry overloaded (503)"),
     ("copying image 1/2 from manifest list: reading config blob sha256:c313: fetching blob: received unexpected "
      "HTTP status: 502 Bad Gateway", Kind.TRANSIENT, "registry server error (5xx)"),
     ("writing blob: uploading layer chunked: received unexpected HTTP status: 500 Internal Server Error",

@@ -1,0 +1,69 @@
+"""Per-registry concurrency that backs off when a registry says it is overloaded (AIMD).
+
+On a 429 or 503 the registry's limit of concurrent copies is halved (at most
+once per cooldown, since one burst fails several copies at once); each clean
+copy adds 1/limit, so the limit grows by one per round of clean copies, back
+up to --parallel-images. The same idea as TCP's congestion window.
+"""
+
+import threading
+import time
+from typing import Dict, Iterable, List
+
+
+class RegistryLimiter:
+    def __init__(self, maximum: int, cooldown: float = 2.0):
+        self.maximum = maximum
+        self.cooldown = cooldown
+        self._limits: Dict[str, float] = {}
+        self._running: Dict[str, int] = {}
+        self._last_decrease: Dict[str, float] = {}
+        self._lock = threading.Lock()
+        self.events: List[dict] = []  # every change of a limit, for results.json
+
+    def limit(self, registry: str) -> int:
+        with self._lock:
+            return int(self._limits.get(registry, self.maximum))
+
+    def admits(self, registries: Iterable[str]) -> bool:
+        with self._lock:
+            return all(self._running.get(r, 0) < int(self._limits.get(r, self.maximum)) for r in registries)
+
+    def started(self, registries: Iterable[str]) -> None:
+        with self._lock:
+            for registry in registries:
+                self._running[registry] = self._running.get(registry, 0) + 1
+
+    def finished(self, registries: Iterable[str]) -> None:
+        with self._lock:
+            for registry in registries:
+                self._running[registry] -= 1
+
+    def slow_down(self, registry: str, reason: str) -> None:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_decrease.get(registry, -self.cooldown) < self.cooldown:
+                return
+            self._last_decrease[registry] = now
+            limit = max(1.0, int(self._limits.get(registry, self.maximum)) // 2)
+            self._limits[registry] = limit
+            self.events.append({"time": time.time(), "registry": registry, "limit": int(limit), "reason": reason})
+
+    def speed_up(self, registries: Iterable[str]) -> None:
+        with self._lock:
+            for registry in registries:
+                current = self._limits.get(registry)
+                if current is None or current >= self.maximum:
+                    continue
+                raised = min(float(self.maximum), current + 1.0 / int(current))
+                self._limits[registry] = raised
+                if int(raised) > int(current):
+                    self.events.append({"time": time.time(), "registry": registry, "limit": int(raised),
+                                        "reason": "clean copies"})
+
+    def lowest(self) -> Dict[str, int]:
+        with self._lock:
+            lowest: Dict[str, int] = {}
+            for event in self.events:
+                lowest[event["registry"]] = min(lowest.get(event["registry"], self.maximum), event["limit"])
+            return lowest
