@@ -46,3 +46,13 @@ def test_one_image_under_eight_tags_into_one_repository(tmp_path, source):
     for tag in tags:
         source.push("apps/shared", tag, image)
     mirror_rounds(tmp_path, source, tags)
+
+
+def test_thirty_images_sharing_base_layers_into_one_repository(tmp_path, source):
+    """Release components all land in openshift/release: 30 builds on two shared bases, 8 copies at a time."""
+    bases = [[make_layer("release-base", 200_000), make_layer("release-rhel", 100_000)],
+             [make_layer("release-base", 200_000), make_layer("release-tools", 80_000)]]
+    tags = [f"component-{i:02d}" for i in range(30)]
+    for i, tag in enumerate(tags):
+        source.push("apps/shared", tag, simple_image(f"component-{i}", (20_000,), base=bases[i % 2]))
+    mirror_rounds(tmp_path, source, tags, rounds=1)
