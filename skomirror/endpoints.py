@@ -44,18 +44,12 @@ class RegistryEndpoint:
     def current_digest(self, image: PlannedImage, runner: SkopeoRunner, log: Path,
                        retry: Optional[RetryPolicy]) -> Optional[str]:
         """As a target: the digest under the image's destination tag, None when nothing is there."""
-        try:
-            raw = runner.inspect_raw(image.destination_spec, True, log, retry)
-        except SkopeoFailed as failed:
-            if failed.failure.not_found:
-                return None
-            raise
-        return parse_manifest(raw).digest
+        return runner.manifest_digest(image.destination_spec, True, log, retry)
 
     def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
         """As a source: the manifest and, for a multi-arch image, each platform's manifest."""
         def read(reference: str):
-            raw = runner.inspect_raw(reference, False, log, retry)
+            raw = runner.manifest(reference, log, retry)
             try:
                 return parse_manifest(raw)
             except ManifestError as exc:

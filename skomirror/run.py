@@ -28,6 +28,7 @@ from skomirror.journal import Journal
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
+from skomirror.registry_client import RegistryClient
 from skomirror.release.signatures import load_signatures
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
 from skomirror.reports import dry_run_report, total_size
@@ -81,7 +82,9 @@ class Run:
         self.workspace = Workspace(options.workspace).prepare()
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
-        self.runner = SkopeoRunner(self.skopeo, ChildProcesses(options.stall_timeout), settings, options.retry)
+        client = RegistryClient(options.source_access, options.destination_access, options.authfile)
+        self.runner = SkopeoRunner(self.skopeo, ChildProcesses(options.stall_timeout), settings, options.retry,
+                                   client)
         self.executors: List[Executor] = []
         self.collected = Collected()
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)

@@ -1,11 +1,18 @@
-"""One skopeo call = build its command line, run it logged, classify its failure."""
+"""One skopeo call = build its command line, run it logged, classify its failure.
 
-from dataclasses import dataclass
+Manifests are read over HTTP first when a RegistryClient is given (much cheaper
+than a process); whatever it cannot answer goes to `skopeo inspect --raw`.
+"""
+
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from skomirror.failures import STALLED, Failure, Kind, classify
-from skomirror.processes import ChildProcesses, Completed
+from skomirror.imageref import ImageRef
+from skomirror.manifests import digest_of
+from skomirror.processes import ChildProcesses, Completed, open_log
+from skomirror.registry_client import Answer, RegistryClient, Unsupported
 from skomirror.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo import CopySettings, Skopeo
 
@@ -16,6 +23,8 @@ class SkopeoRunner:
     children: ChildProcesses
     settings: CopySettings
     retry: RetryPolicy
+    client: Optional[RegistryClient] = None
+    manifests: Dict[str, bytes] = field(default_factory=dict)  # by digest: immutable, read once per run
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False) -> Completed:
         completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout)
@@ -36,6 +45,43 @@ class SkopeoRunner:
         return policy.call(lambda: self.run(args, log, f"inspect {side}", capture_stdout=True).stdout,
                            self.children.stopping)
 
+    def _over_http(self, reference: str, on_destination: bool, head: bool, log: Path) -> Optional[Answer]:
+        """The answer of the HTTP client, or None when skopeo should be asked instead."""
+        if self.client is None:
+            return None
+        ref = ImageRef.parse(reference)
+        what = f"inspect {'destination' if on_destination else 'source'} over http: {'HEAD' if head else 'GET'} {ref}"
+        try:
+            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head)
+        except Unsupported as exc:
+            _note(log, f"{what}: {exc}; asking skopeo")
+            return None
+        _note(log, f"{what}: {answer.digest or 'not found'}")
+        return answer
+
+    def manifest_digest(self, reference: str, on_destination: bool, log: Path,
+                        retry: Optional[RetryPolicy] = None) -> Optional[str]:
+        """The digest under `reference`, or None when nothing is there."""
+        answer = self._over_http(reference, on_destination, True, log)
+        if answer is not None and (answer.digest or on_destination):
+            return answer.digest
+        try:
+            return digest_of(self.inspect_raw(reference, on_destination, log, retry))
+        except SkopeoFailed as failed:
+            if failed.failure.not_found:
+                return None
+            raise
+
+    def manifest(self, reference: str, log: Path, retry: Optional[RetryPolicy] = None) -> bytes:
+        """A source manifest's bytes; a 404 over HTTP is left to skopeo, which knows registries.conf mirrors."""
+        digest = ImageRef.parse(reference).digest
+        if digest and digest in self.manifests:
+            return self.manifests[digest]
+        answer = self._over_http(reference, False, False, log)
+        raw = answer.body if answer is not None and answer.digest else self.inspect_raw(reference, False, log, retry)
+        self.manifests[digest_of(raw)] = raw
+        return raw
+
     def copy_once(self, source: str, destination: str, log: Path, attempt: int,
                   source_blobs: Optional[Path] = None) -> str:
         """One `skopeo copy` attempt; returns the digest skopeo pushed."""
@@ -47,3 +93,8 @@ class SkopeoRunner:
             return digestfile.read_text().strip()
         finally:
             digestfile.unlink(missing_ok=True)
+
+
+def _note(log: Path, line: str) -> None:
+    with open_log(log) as handle:
+        handle.write(f"=== {line}\n".encode())

@@ -1,0 +1,40 @@
+"""The survey's HTTP manifest reader against real registries (plain, htpasswd, TLS)."""
+
+import pytest
+
+from skomirror.registry_client import RegistryClient, Unsupported
+from skomirror.skopeo import RegistryAccess
+from skomirror.testkit.images import simple_image
+from skomirror.testkit.registry import Credentials, make_tls_files, write_authfile
+
+INSECURE = RegistryAccess(tls_verify=False)
+
+
+def test_plain_http_registry_reads_digests_and_absent_images(source):
+    digest = source.push("c/app", "1", simple_image("client"))
+    client = RegistryClient(INSECURE, INSECURE, None)
+    assert client.manifest(source.host, "c/app", "1", on_destination=True, head=True).digest == digest
+    answer = client.manifest(source.host, "c/app", digest, on_destination=False)
+    assert answer.digest == digest and answer.body.startswith(b"{")
+    assert client.manifest(source.host, "c/missing", "1", on_destination=True, head=True).digest is None
+
+
+def test_htpasswd_registry_with_an_authfile_and_without(tmp_path, registries):
+    registry = registries("private", credentials=Credentials("reader", "pa55-word"))
+    digest = registry.push("c/app", "1", simple_image("private"))
+    authfile = write_authfile(tmp_path / "auth.json", {registry.host: registry.credentials})
+    assert RegistryClient(INSECURE, INSECURE, authfile).manifest(registry.host, "c/app", "1", True, True).digest == \
+        digest
+    with pytest.raises(Unsupported, match="asks for credentials"):
+        RegistryClient(INSECURE, INSECURE, None).manifest(registry.host, "c/app", "1", True, True)
+
+
+def test_tls_registry_needs_its_ca_or_no_verification(tmp_path, registries):
+    tls = make_tls_files(tmp_path / "tls")
+    registry = registries("tls", tls=tls)
+    digest = registry.push("c/app", "1", simple_image("tls"))
+    with pytest.raises(Unsupported):
+        RegistryClient(RegistryAccess(), RegistryAccess(), None).manifest(registry.host, "c/app", "1", True, True)
+    with_ca = RegistryClient(RegistryAccess(), RegistryAccess(cert_dir=tls.ca_dir), None)
+    assert with_ca.manifest(registry.host, "c/app", "1", True, True).digest == digest
+    assert RegistryClient(INSECURE, INSECURE, None).manifest(registry.host, "c/app", "1", True, True).digest == digest
