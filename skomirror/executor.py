@@ -17,7 +17,7 @@ from skomirror.plan import PlannedImage
 from skomirror.processes import Stopped
 from skomirror.retry import RetryPolicy, SkopeoFailed
 from skomirror.runner import SkopeoRunner
-from skomirror.scheduler import Footprint, RepositoryScheduler
+from skomirror.scheduler import BlobScheduler, Blobs
 from skomirror.survey import Survey, Surveyor
 
 PENDING, COPIED, SKIPPED, FAILED, INTERRUPTED = "pending", "copied", "skipped", "failed", "interrupted"
@@ -25,7 +25,7 @@ PENDING, COPIED, SKIPPED, FAILED, INTERRUPTED = "pending", "copied", "skipped", 
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False)  # a mutable record: identity is what counts (it keys the running processes)
 class ImageRecord:
     """Everything known about one planned image during and after the run."""
 
@@ -38,6 +38,7 @@ class ImageRecord:
     seconds: float = 0.0
     failure: Optional[Failure] = None
     prerequisites: List["ImageRecord"] = field(default_factory=list)  # must be mirrored before this one
+    _blobs: Optional[tuple] = field(default=None, repr=False, compare=False)
 
     @property
     def size(self) -> Optional[int]:
@@ -45,9 +46,14 @@ class ImageRecord:
         return facts.size if facts else None
 
     @property
-    def footprint(self) -> Footprint:
+    def blobs(self) -> Blobs:
+        """Everything the copy may write (blobs and manifests) with sizes; None when the survey could not tell."""
         facts = self.survey.source if self.survey else None
-        return facts.digests if facts else None
+        if facts is None:
+            return None
+        if self._blobs is None or self._blobs[0] is not facts:
+            self._blobs = (facts, {**{digest: size or 0 for digest, size in facts.blobs.items()}, **facts.manifests})
+        return self._blobs[1]
 
     def fail(self, failure: Failure) -> None:
         self.failure = failure
@@ -67,6 +73,9 @@ def _culprit(failure: Failure, image: PlannedImage) -> str:
     candidates = registries_of(image)
     named = [registry for registry in candidates if registry in failure.message]
     return (named or candidates or [image.source.registry])[0]
+
+
+SURVEY_THREADS = 16  # checks are HTTP requests, far lighter than copies: more of them can wait on the network
 
 
 class WorkerPool(Generic[T]):
@@ -154,24 +163,43 @@ class Executor:
             self.survey_one(record)
             self.on_done(record)
 
-        self._pool(self.parallel_images, next_record, work, queue.clear)
+        self._pool(max(self.parallel_images, SURVEY_THREADS), next_record, work, queue.clear)
 
-    def copy_all(self, records: List[ImageRecord]) -> None:
+    def copy_all(self, records: List[ImageRecord], meter=None, show_bytes: Callable[[int], None] = None) -> None:
+        """meter (a ByteMeter) and show_bytes: byte progress, sampled twice a second while copies run."""
         limiter = self.limiter
-        scheduler = RepositoryScheduler(records, lambda r: r.image.destination_repository, lambda r: r.footprint,
+        scheduler = BlobScheduler(records, lambda r: r.image.destination_repository, lambda r: r.blobs,
+                                  rewritten=lambda r: set(r.survey.source.manifests) if r.blobs is not None else set(),
                                         ready=lambda r: all(p.status != PENDING for p in r.prerequisites),
                                         admit=lambda r: limiter.admits(registries_of(r.image)),
                                         claim=lambda r: limiter.started(registries_of(r.image)),
                                         release=lambda r: limiter.finished(registries_of(r.image)))
 
         def work(record: ImageRecord) -> None:
+            if meter is not None:
+                meter.started(record)
             try:
                 self.copy(record)
             finally:
-                scheduler.finished(record)
+                scheduler.finished(record, succeeded=record.status == COPIED)
+                if meter is not None:
+                    meter.finished(record)
                 self.on_done(record)
 
-        self._pool(self.parallel_images, scheduler.next, work, scheduler.stop)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.wait(0.5):
+                show_bytes(meter.value())
+
+        if meter is not None and show_bytes is not None:
+            threading.Thread(target=sample, name="byte-meter", daemon=True).start()
+        try:
+            self._pool(self.parallel_images, scheduler.next, work, scheduler.stop)
+        finally:
+            done.set()
+            if meter is not None and show_bytes is not None:
+                show_bytes(meter.value())
 
     def copy(self, record: ImageRecord) -> None:
         failed = [p for p in record.prerequisites if p.status in (FAILED, INTERRUPTED)]
@@ -187,7 +215,8 @@ class Executor:
         def attempt() -> str:
             record.attempts += 1
             try:
-                return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs)
+                return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs,
+                                             tag=record)
             except SkopeoFailed as failed:
                 if failed.failure.label in (RATE_LIMITED, OVERLOADED):
                     self.limiter.slow_down(_culprit(failed.failure, record.image), failed.failure.label)

@@ -8,7 +8,6 @@ A completed run ends the series, so the next run re-reads tag sources.
 """
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Set
@@ -35,10 +34,9 @@ class Journal:
                 self.series = last_start.get("series", last_start["run"])
 
     def _append(self, entry: dict) -> None:
+        """One write per line, flushed: the line is safe from a crash of skomirror the moment it returns."""
         with open(self.path, "a") as handle:
-            handle.write(json.dumps(entry, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+            handle.write(json.dumps(entry) + "\n")
 
     def begin(self) -> None:
         self._append({"event": "run-start", "run": self.run_id, "series": self.series, "time": time.time()})

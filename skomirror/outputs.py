@@ -97,7 +97,11 @@ def exit_code(records: Sequence[ImageRecord], interrupted: bool) -> int:
 def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Workspace,
                   plan: Optional[Plan] = None) -> List[str]:
     counts = _counts(records)
-    copied_bytes = sum(record.size or 0 for record in records if record.status == COPIED)
+    moved: Dict[str, int] = {}  # each blob once, however many copied images share it
+    for record in records:
+        if record.status == COPIED:
+            moved.update(record.blobs or {})
+    copied_bytes = sum(moved.values())
     rate = copied_bytes / info.elapsed if info.elapsed > 0 else 0
     head = (f"{plural(len(records), 'image')}: {counts[COPIED]} copied, {counts[SKIPPED]} skipped (already mirrored), "
             f"{counts[FAILED]} failed")

@@ -60,6 +60,7 @@ class ChildProcesses:
         self.unwatchable = False  # set when /proc/<pid>/io cannot be read: stalls then go unnoticed
         self.stopping = threading.Event()
         self._watchdog: Optional[threading.Thread] = None
+        self._by_tag: Dict[object, subprocess.Popen] = {}  # whose child is this (a record), for byte progress
 
     def _watch(self) -> None:
         interval = min(1.0, self.stall_timeout / 4)
@@ -80,7 +81,22 @@ class ChildProcesses:
                     self._stalled.add(process)
                     _signal(process, terminate=False)
 
-    def run(self, command, log_path: Path, label: str, capture_stdout: bool = False) -> Completed:
+    def bytes_read(self, tag: object) -> Optional[int]:
+        """Bytes read so far by the running child started for `tag` (network and files); None when unknown."""
+        with self._lock:
+            process = self._by_tag.get(tag)
+        if process is None:
+            return None
+        try:
+            with open(f"/proc/{process.pid}/io") as handle:
+                for line in handle:
+                    if line.startswith("rchar:"):
+                        return int(line.split(":", 1)[1])
+        except (OSError, ValueError):
+            pass
+        return None
+
+    def run(self, command, log_path: Path, label: str, capture_stdout: bool = False, tag: object = None) -> Completed:
         """Run a plumbum command to completion; its stderr (and stdout unless captured) go to `log_path`."""
         with open_log(log_path) as log:
             log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {label}: {command}\n".encode())
@@ -93,6 +109,8 @@ class ChildProcesses:
                                         stdout=subprocess.PIPE if capture_stdout else log,
                                         stderr=log, start_new_session=True)
                 self._live.add(process)
+                if tag is not None:
+                    self._by_tag[tag] = process
                 if self.stall_timeout:
                     self._progress[process] = (None, time.monotonic())
                     if self._watchdog is None:
@@ -104,6 +122,8 @@ class ChildProcesses:
                 with self._lock:
                     self._live.discard(process)
                     self._progress.pop(process, None)
+                    if tag is not None and self._by_tag.get(tag) is process:
+                        del self._by_tag[tag]
             stalled = process in self._stalled
             if stalled:
                 log.write(f"=== stalled: no byte progress for {self.stall_timeout:g}s, stopped\n".encode())

@@ -52,7 +52,7 @@ class Counts:
     to_copy: int = 0  # checked and found missing at the destination
     bytes_done: int = 0
 
-    def add(self, status: str, size: Optional[int]) -> None:
+    def add(self, status: str) -> None:
         self.done += 1
         if status == "copied":
             self.copied += 1
@@ -62,13 +62,13 @@ class Counts:
             self.failed += 1
         elif status == "pending":
             self.to_copy += 1
-        self.bytes_done += size or 0
 
 
 class Progress:
     """A phase at a time: `start()`, then `advance()` per finished image, then `finish()`."""
 
-    def __init__(self, stream: TextIO = None, interactive: Optional[bool] = None, interval: float = 10.0):
+    def __init__(self, stream: TextIO = None, interactive: Optional[bool] = None, interval: float = 10.0,
+                 smoothing: float = 0.1):
         self.stream = stream or sys.stdout
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.interval = interval
@@ -81,30 +81,51 @@ class Progress:
         self.total_bytes: Optional[int] = None
         self.counts = Counts()
         self.started = time.monotonic()
+        self.smoothing = smoothing  # weight of the newest rate in the smoothed rate
+        self._rate: Optional[float] = None
+        self._last: tuple = (self.started, 0)
 
     def start(self, label: str, images: int, total_bytes: Optional[int] = None,
               already: Optional[Counts] = None) -> None:
         """`already` counts images settled before this phase (skipped, unreadable); they carry no bytes."""
         self.label, self.images, self.total_bytes = label, images, total_bytes or None
         self.counts, self.started = already or Counts(), time.monotonic()
+        self._rate, self._last = None, (self.started, 0)
         self._stop.clear()
         if self.interactive:
             by_bytes = self.total_bytes is not None
             total = self.total_bytes if by_bytes else images
             self._bar = tqdm(total=total, initial=0 if by_bytes else self.counts.done, desc=label, file=self.stream,
                              unit="B" if by_bytes else " img", unit_scale=by_bytes, unit_divisor=1024,
-                             dynamic_ncols=True, smoothing=0.05, leave=True)
+                             dynamic_ncols=True, smoothing=self.smoothing, leave=True)
             self._bar.set_postfix_str(self._counts_text(), refresh=True)
         else:
             self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._ticker.start()
 
-    def advance(self, status: str, size: Optional[int] = None) -> None:
+    def advance(self, status: str) -> None:
+        """One more image settled."""
         with self._lock:
-            self.counts.add(status, size)
+            self.counts.add(status)
             if self._bar is not None:
-                self._bar.update((size or 0) if self.total_bytes is not None else 1)
-                self._bar.set_postfix_str(self._counts_text(), refresh=False)
+                if self.total_bytes is None:
+                    self._bar.update(1)
+                self._bar.set_postfix_str(self._counts_text(), refresh=self.total_bytes is not None)
+
+    def set_bytes(self, done: int) -> None:
+        """Bytes moved so far (never less than before: a retry does not take the bar back)."""
+        with self._lock:
+            if done <= self.counts.bytes_done:
+                return
+            now = time.monotonic()
+            since, bytes_then = self._last
+            if now - since >= 0.5:  # a smoothed rate for the ETA, as the bar's own
+                rate = (done - bytes_then) / (now - since)
+                self._rate = rate if self._rate is None else self.smoothing * rate + (1 - self.smoothing) * self._rate
+                self._last = (now, done)
+            if self._bar is not None:
+                self._bar.update(done - self.counts.bytes_done)
+            self.counts.bytes_done = done
 
     def finish(self) -> None:
         self._stop.set()
@@ -137,7 +158,7 @@ class Progress:
             elapsed = max(time.monotonic() - self.started, 1e-6)
             text = f"{self.label}: {self._counts_text()}"
             if self.total_bytes is not None:
-                rate = self.counts.bytes_done / elapsed
+                rate = self._rate if self._rate is not None else self.counts.bytes_done / elapsed
                 remaining = max(self.total_bytes - self.counts.bytes_done, 0)
                 eta = remaining / rate if rate > 0 else None
                 text += (f", {format_bytes(self.counts.bytes_done)} of {format_bytes(self.total_bytes)}"

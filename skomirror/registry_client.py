@@ -65,11 +65,18 @@ class RegistryClient:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._schemes: Dict[str, str] = {}  # registry -> "https" or "http", once one has worked
+        self._contexts: Dict[int, ssl.SSLContext] = {}  # loading CA files is costly: one context per access
         self._tokens: Dict[Tuple[str, str], str] = {}  # (registry, repository) -> Authorization header
 
     # --- connections ---
 
     def _context(self, access: RegistryAccess) -> ssl.SSLContext:
+        with self._lock:
+            if id(access) not in self._contexts:
+                self._contexts[id(access)] = self._new_context(access)
+            return self._contexts[id(access)]
+
+    def _new_context(self, access: RegistryAccess) -> ssl.SSLContext:
         if not access.tls_verify:
             context = ssl.create_default_context()
             context.check_hostname, context.verify_mode = False, ssl.CERT_NONE

@@ -25,13 +25,14 @@ from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.executor import COPIED, FAILED, PENDING, SKIPPED, Executor, ImageRecord
 from skomirror.failures import Kind
 from skomirror.journal import Journal
+from skomirror.meter import ByteMeter
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
 from skomirror.registry_client import RegistryClient
 from skomirror.release.signatures import load_signatures
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
-from skomirror.reports import dry_run_report, total_size
+from skomirror.reports import dry_run_report
 from skomirror.runner import SkopeoRunner
 from skomirror.shipments import History
 from skomirror.store import SIGNATURES
@@ -66,7 +67,7 @@ def signals_interrupt():
 def _settled(records: List[ImageRecord]) -> Counts:
     counts = Counts()
     for record in records:
-        counts.add(record.status, None)
+        counts.add(record.status)
     return counts
 
 
@@ -147,11 +148,12 @@ class Run:
         return records
 
     def _advance(self, record: ImageRecord) -> None:
-        self.progress.advance(record.status, record.size)
+        self.progress.advance(record.status)
 
     def _finished(self, record: ImageRecord) -> None:
         self._advance(record)
-        self.journal.record(record)
+        if record.status != PENDING:  # a survey that leaves the copy to do is not an end
+            self.journal.record(record)
 
     def _execute(self, executor: Executor, records: List[ImageRecord], label: str, check_first: bool = False):
         self.executors.append(executor)
@@ -173,9 +175,10 @@ class Run:
             self.progress.say(f"release image {broken[0].image.origin} cannot be read: nothing is copied")
             return
         if to_copy:
-            self.progress.start(label, len(records), total_size(to_copy),
+            meter = ByteMeter(to_copy, self.runner.children.bytes_read)
+            self.progress.start(label, len(records), meter.total or None,
                                 _settled([r for r in records if r.status != PENDING]))
-            executor.copy_all(to_copy)
+            executor.copy_all(to_copy, meter, self.progress.set_bytes)
             self.progress.finish()
 
     def _check_destination(self, executor: Executor, record: ImageRecord) -> None:

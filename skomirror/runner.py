@@ -26,8 +26,9 @@ class SkopeoRunner:
     client: Optional[RegistryClient] = None
     manifests: Dict[str, bytes] = field(default_factory=dict)  # by digest: immutable, read once per run
 
-    def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False) -> Completed:
-        completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout)
+    def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False,
+            tag: object = None) -> Completed:
+        completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout, tag)
         if completed.stalled and not completed.interrupted:
             raise SkopeoFailed(Failure(Kind.TRANSIENT, STALLED, f"no byte progress for "
                                                                 f"{self.children.stall_timeout:g}s; skopeo was stopped"))
@@ -83,12 +84,12 @@ class SkopeoRunner:
         return raw
 
     def copy_once(self, source: str, destination: str, log: Path, attempt: int,
-                  source_blobs: Optional[Path] = None) -> str:
+                  source_blobs: Optional[Path] = None, tag: object = None) -> str:
         """One `skopeo copy` attempt; returns the digest skopeo pushed."""
         digestfile = log.with_suffix(".digest")
         digestfile.unlink(missing_ok=True)
         args = self.skopeo.copy_args(source, destination, self.settings, digestfile, source_blobs)
-        self.run(args, log, f"copy attempt {attempt}")
+        self.run(args, log, f"copy attempt {attempt}", tag=tag)
         try:
             return digestfile.read_text().strip()
         finally:

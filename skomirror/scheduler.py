@@ -1,73 +1,131 @@
-"""Which copy may start next, so that concurrent copies never race each other.
+"""Which copy starts next: layer-aware, so that no blob is fetched twice or raced into one repository.
 
-distribution 2.8 (the registry oc-mirror embeds, and Debian's) rewrites a
-repository's blob link files in place. Two copies into the same repository
-that upload the same new blob then fail with a 500 on a blob check,
-`manifest blob unknown` or `digest invalid`, and skopeo does not retry those.
-So a copy starts only when no running copy into the same destination
-repository shares a blob or manifest with it. Copies into other repositories,
-or with nothing in common, run side by side.
+Two rules, from what each copy carries (its blobs and manifests, learned by the survey):
+- fetch once: a blob the destination does not have yet is fetched by one copy at a time; the
+  others wait until it is there, and then skopeo skips it (or mounts it from another repository);
+- link once: within one destination repository, a blob not yet in that repository is written
+  (uploaded or mounted) by one copy at a time. distribution 2.8 rewrites a repository's blob
+  links in place, and two writers race (500 on a blob check, `manifest blob unknown`).
+  Manifests count as written every time: skopeo puts them again even when they are there.
+A copy whose blobs are unknown runs alone in its repository.
+
+Order: largest first, where a blob counts once per copy that needs it, so the carrier of a
+base layer shared by many goes first and the tail is short; one slot is kept for the smallest
+copies so that progress keeps moving.
 """
 
 import threading
-from typing import Callable, Dict, FrozenSet, Generic, List, Optional, TypeVar
+from collections import Counter
+from typing import Callable, Dict, Generic, List, Optional, Set, TypeVar
 
 T = TypeVar("T")
-# A task's footprint: blob and manifest digests it may upload. None means unknown: exclusive in its repository.
-Footprint = Optional[FrozenSet[str]]
+Blobs = Optional[Dict[str, int]]  # digest -> size of everything a copy may write; None when unknown
 
 
-class RepositoryScheduler(Generic[T]):
-    def __init__(self, tasks: List[T], repository: Callable[[T], str], footprint: Callable[[T], Footprint],
+class BlobScheduler(Generic[T]):
+    def __init__(self, tasks: List[T], repository: Callable[[T], str], blobs: Callable[[T], Blobs],
                  ready: Callable[[T], bool] = lambda task: True, admit: Callable[[T], bool] = lambda task: True,
-                 claim: Callable[[T], None] = lambda task: None, release: Callable[[T], None] = lambda task: None):
-        """ready(task): whether what the task depends on has finished (an operator bundle's related images).
-
-        admit/claim/release: a further limit on what may run at once (per-registry rate limits).
-        """
-        self._pending = list(tasks)
-        self._repository = repository
-        self._footprint = footprint
-        self._ready = ready
-        self._admit, self._claim, self._release = admit, claim, release
-        self._running: Dict[str, List[Footprint]] = {}
+                 claim: Callable[[T], None] = lambda task: None, release: Callable[[T], None] = lambda task: None,
+                 small_lane: bool = True, rewritten: Callable[[T], Set[str]] = lambda task: set()):
+        """rewritten(task): digests the copy writes again even when present (its manifests)."""
+        self._rewritten = rewritten
+        """ready(task): what the task depends on has finished (an operator bundle's related images).
+        admit/claim/release: a further limit on what may run at once (per-registry rate limits)."""
+        self._repository, self._blobs = repository, blobs
+        self._ready, self._admit, self._claim, self._release = ready, admit, claim, release
+        users = Counter(digest for task in tasks for digest in (blobs(task) or {}))
+        weight = {id(task): sum(size * users[digest] for digest, size in (blobs(task) or {}).items())
+                  for task in tasks}
+        self._by_weight = sorted(tasks, key=lambda task: -weight[id(task)])  # stable: plan order among equals
+        self._by_size = sorted(tasks, key=lambda task: sum((blobs(task) or {}).values()))
+        self._pending: Set[int] = {id(task) for task in tasks}
+        self._small_lane = small_lane and len(tasks) > 1
+        self._small_running: Optional[int] = None
+        self._in_registry: Set[str] = set()  # blobs known to be at the destination
+        self._in_repository: Dict[str, Set[str]] = {}
+        self._fetching: Counter = Counter()
+        self._linking: Dict[str, Counter] = {}
+        self._exclusive: Counter = Counter()  # repositories with a copy of unknown blobs running
+        self._running: Dict[int, tuple] = {}  # id -> (repository, fetched, linked)
         self._condition = threading.Condition()
         self._stopped = False
 
-    def _conflicts(self, task: T) -> bool:
-        mine = self._footprint(task)
-        for other in self._running.get(self._repository(task), ()):
-            if mine is None or other is None or mine & other:
-                return True
-        return False
+    def _claims(self, task: T):
+        """What the task would fetch and link if it started now; None when it cannot start."""
+        repository, blobs = self._repository(task), self._blobs(task)
+        linking = self._linking.get(repository, Counter())
+        if self._exclusive[repository]:
+            return None
+        if blobs is None:
+            return (repository, None, None) if not any(linking.values()) else None
+        in_repository = self._in_repository.get(repository, ())
+        rewritten = self._rewritten(task)
+        for digest in blobs:  # most tasks scanned are blocked: find out before building anything
+            if (digest not in self._in_registry and self._fetching[digest]) or \
+                    ((digest in rewritten or digest not in in_repository) and linking[digest]):
+                return None
+        fetch = {digest for digest in blobs if digest not in self._in_registry}
+        link = {digest for digest in blobs if digest not in in_repository} | rewritten
+        return repository, fetch, link
+
+    def _start(self, task: T, claims) -> T:
+        repository, fetch, link = claims
+        self._pending.discard(id(task))
+        if fetch is None:
+            self._exclusive[repository] += 1
+        else:
+            self._fetching.update(fetch)
+            self._linking.setdefault(repository, Counter()).update(link)
+        self._running[id(task)] = claims
+        self._claim(task)
+        return task
+
+    def _pick(self, order: List[T]) -> Optional[T]:
+        for task in order:
+            if id(task) in self._pending and self._ready(task):
+                claims = self._claims(task)
+                if claims is not None and self._admit(task):
+                    return self._start(task, claims)
+        return None
 
     def next(self) -> Optional[T]:
-        """The first pending task in plan order that can start now; waits while none can; None when done."""
+        """The next task that can start now; waits while none can; None when all have started."""
         with self._condition:
             while True:
                 if self._stopped or not self._pending:
                     return None
-                for index, task in enumerate(self._pending):
-                    if self._ready(task) and not self._conflicts(task) and self._admit(task):
-                        del self._pending[index]
-                        self._claim(task)
-                        self._running.setdefault(self._repository(task), []).append(self._footprint(task))
+                if self._small_lane and self._small_running is None and self._running:
+                    task = self._pick(self._by_size)
+                    if task is not None:
+                        self._small_running = id(task)
                         return task
+                task = self._pick(self._by_weight)
+                if task is not None:
+                    return task
                 self._condition.wait()
 
-    def finished(self, task: T) -> None:
+    def finished(self, task: T, succeeded: bool = True) -> None:
         with self._condition:
             self._release(task)
-            running = self._running[self._repository(task)]
-            running.remove(self._footprint(task))
-            if not running:
-                del self._running[self._repository(task)]
+            repository, fetch, link = self._running.pop(id(task))
+            if fetch is None:
+                self._exclusive[repository] -= 1
+            else:
+                self._fetching.subtract(fetch)
+                self._linking[repository].subtract(link)
+            if self._small_running == id(task):
+                self._small_running = None
+            if succeeded:
+                blobs = self._blobs(task) or {}
+                self._in_registry.update(blobs)
+                self._in_repository.setdefault(repository, set()).update(blobs)
             self._condition.notify_all()
 
     def stop(self) -> List[T]:
         """Start nothing more; returns the tasks that never started."""
         with self._condition:
             self._stopped = True
-            never_started, self._pending = self._pending, []
+            never_started = [task for task in self._by_weight if id(task) in self._pending]
+            self._pending.clear()
             self._condition.notify_all()
             return never_started

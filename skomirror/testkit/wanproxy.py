@@ -14,7 +14,7 @@ from typing import Optional
 
 from skomirror.testkit.loopserver import LoopServer
 
-CHUNK = 64 * 1024
+CHUNK = 256 * 1024  # big enough to keep the proxy's own CPU small next to what it emulates
 
 
 class Pacer:

@@ -13,8 +13,11 @@ def test_plain_mode_prints_a_status_line_per_interval_and_one_at_the_end():
     stream = io.StringIO()
     progress = Progress(stream, interactive=False, interval=0.05)
     progress.start(MIRRORING, images=4, total_bytes=4096, already=Counts(done=1, skipped=1))
-    progress.advance("copied", 1024)
-    progress.advance("failed", 1024)
+    progress.advance("copied")
+    progress.set_bytes(1024)
+    progress.advance("failed")
+    progress.set_bytes(2048)
+    progress.set_bytes(1500)  # a retry starts over: the count does not go back
 
     time.sleep(0.12)
     progress.finish()
@@ -40,9 +43,11 @@ def test_terminal_mode_draws_one_tqdm_bar_in_bytes_with_the_counts():
     progress = Progress(stream, interval=60)
     assert progress.interactive
     progress.start(MIRRORING, images=2, total_bytes=2 * 1024 * 1024)
-    progress.advance("copied", 1024 * 1024)
+    progress.set_bytes(1024 * 1024)
+    progress.advance("copied")
     progress.say("a message above the bar")
-    progress.advance("copied", 1024 * 1024)
+    progress.set_bytes(2 * 1024 * 1024)
+    progress.advance("copied")
     progress.finish()
     output = stream.getvalue()
     assert "mirroring: 100%" in output and "2/2 images (2 copied, 0 skipped, 0 failed)" in output

@@ -1,81 +1,90 @@
 import threading
 import time
 
-from skomirror.scheduler import RepositoryScheduler
+from skomirror.scheduler import BlobScheduler
 
 
-def scheduler_for(tasks):
-    """tasks: (name, repository, footprint or None)"""
-    return RepositoryScheduler(list(tasks), repository=lambda t: t[1], footprint=lambda t: t[2])
+def scheduler_for(tasks, **options):
+    """tasks: (name, repository, {digest: size} or None)"""
+    return BlobScheduler(list(tasks), repository=lambda t: t[1], blobs=lambda t: t[2], **options)
 
 
-def test_copies_into_different_repositories_run_together():
-    s = scheduler_for([("a", "r1", frozenset({"x"})), ("b", "r2", frozenset({"x"}))])
-    assert s.next()[0] == "a" and s.next()[0] == "b"
-
-
-def test_same_repository_with_a_shared_blob_waits_and_the_next_disjoint_task_goes_first():
-    s = scheduler_for([("a", "r", frozenset({"base", "a1"})), ("b", "r", frozenset({"base", "b1"})),
-                       ("c", "r", frozenset({"c1"}))])
-    first = s.next()
-    assert first[0] == "a"
-    assert s.next()[0] == "c"  # b shares "base" with a; c shares nothing
-    s.finished(first)
-    assert s.next()[0] == "b"
-
-
-def test_unknown_footprint_is_exclusive_in_its_repository():
-    s = scheduler_for([("a", "r", None), ("b", "r", frozenset({"y"})), ("c", "other", None)])
+def test_a_blob_the_destination_lacks_is_fetched_by_one_copy_at_a_time():
+    base = {"base": 100}
+    s = scheduler_for([("a", "r1", {**base, "a1": 10}), ("b", "r2", {**base, "b1": 10}), ("c", "r3", {"c1": 10})],
+                      small_lane=False)
     a = s.next()
-    assert s.next()[0] == "c"
+    assert a[0] == "a"
+    assert s.next()[0] == "c"  # b needs "base", which a is fetching
     s.finished(a)
-    assert s.next()[0] == "b"
+    assert s.next()[0] == "b"  # "base" is at the destination now: b mounts it instead of fetching it
 
 
-def test_never_two_conflicting_tasks_at_once_under_threads():
-    tasks = [(f"t{i}", "one/repo", frozenset({"base", f"own{i}"})) for i in range(8)]
-    s = scheduler_for(tasks)
-    running, peak, lock, done = [], [0], threading.Lock(), []
-
-    def worker():
-        while True:
-            task = s.next()
-            if task is None:
-                return
-            with lock:
-                running.append(task)
-                peak[0] = max(peak[0], len(running))
-            time.sleep(0.01)
-            with lock:
-                running.remove(task)
-                done.append(task[0])
-            s.finished(task)
-
-    threads = [threading.Thread(target=worker) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(10)
-    assert peak[0] == 1 and sorted(done) == sorted(t[0] for t in tasks)
-
-
-def test_stop_returns_what_never_started_and_wakes_waiters():
-    s = scheduler_for([("a", "r", None), ("b", "r", None), ("c", "r", None)])
-    s.next()
-    result = []
-    waiter = threading.Thread(target=lambda: result.append(s.next()))
-    waiter.start()
+def test_within_one_repository_copies_run_together_once_shared_blobs_are_there():
+    tasks = [(f"t{i}", "one/repo", {"base": 100, f"own{i}": 1}) for i in range(4)]
+    s = scheduler_for(tasks, small_lane=False)
+    first = s.next()
+    waiting = []
+    thread = threading.Thread(target=lambda: waiting.append(s.next()))
+    thread.start()
     time.sleep(0.05)
-    never = s.stop()
-    waiter.join(5)
-    assert result == [None] and [t[0] for t in never] == ["b", "c"]
+    assert waiting == []  # everything else needs the base the first one is writing
+    s.finished(first)
+    thread.join(5)
+    others = waiting + [s.next(), s.next()]
+    assert sorted(t[0] for t in others) == sorted(t[0] for t in tasks if t is not first)  # all three at once
+
+
+def test_a_failed_copy_teaches_nothing():
+    s = scheduler_for([("a", "r", {"base": 1}), ("b", "r2", {"base": 1})], small_lane=False)
+    a = s.next()
+    s.finished(a, succeeded=False)
+    b = s.next()
+    assert b[0] == "b"
+    blocked = scheduler_for([("x", "r", {"base": 1}), ("y", "r2", {"base": 1}), ("z", "r3", {"base": 1})],
+                            small_lane=False)
+    x = blocked.next()
+    blocked.finished(x, succeeded=False)
+    y = blocked.next()
+    result = []
+    thread = threading.Thread(target=lambda: result.append(blocked.next()))
+    thread.start()
+    time.sleep(0.05)
+    assert result == []  # y fetches "base" again; z must still wait
+    blocked.finished(y)
+    thread.join(5)
+    assert result[0][0] == "z"
+
+
+def test_unknown_blobs_run_alone_in_their_repository():
+    s = scheduler_for([("a", "r", None), ("b", "r", {"y": 1}), ("c", "other", None)], small_lane=False)
+    b = s.next()
+    assert b[0] == "b"
+    assert s.next()[0] == "c"  # a may not join b in repository r
+    s.finished(b)
+    assert s.next()[0] == "a"
+    assert scheduler_for([("u", "r", None), ("k", "r", {"y": 1})], small_lane=False).next()[0] == "k"
+
+
+def test_the_carrier_of_a_widely_shared_blob_goes_first_then_the_largest():
+    tasks = [("small", "r1", {"s": 5}), ("big", "r2", {"b": 50}),
+             ("shared-1", "r3", {"base": 20, "x": 1}), ("shared-2", "r4", {"base": 20, "y": 1}),
+             ("shared-3", "r5", {"base": 20, "z": 1})]
+    s = scheduler_for(tasks, small_lane=False)
+    assert [s.next()[0] for _ in range(3)] == ["shared-1", "big", "small"]  # base weighs 3 x 20
+
+
+def test_one_slot_goes_to_the_smallest_copy():
+    tasks = [("huge", "r1", {"h": 1000}), ("large", "r2", {"l": 500}), ("tiny", "r3", {"t": 1}),
+             ("medium", "r4", {"m": 50})]
+    s = scheduler_for(tasks)
+    assert [s.next()[0] for _ in range(3)] == ["huge", "tiny", "large"]
 
 
 def test_a_task_waits_for_what_it_depends_on():
     done = set()
-    tasks = [("bundle", "r1", frozenset({"b"})), ("related", "r2", frozenset({"x"}))]
-    s = RepositoryScheduler(tasks, lambda t: t[1], lambda t: t[2],
-                            ready=lambda t: t[0] != "bundle" or "related" in done)
+    tasks = [("bundle", "r1", {"b": 1}), ("related", "r2", {"x": 1})]
+    s = scheduler_for(tasks, ready=lambda t: t[0] != "bundle" or "related" in done, small_lane=False)
     related = s.next()
     assert related[0] == "related"
     waiter = []
@@ -87,3 +96,62 @@ def test_a_task_waits_for_what_it_depends_on():
     s.finished(related)
     thread.join(5)
     assert waiter[0][0] == "bundle"
+
+
+def test_stop_returns_what_never_started_and_wakes_waiters():
+    s = scheduler_for([("a", "r", None), ("b", "r", None), ("c", "r", None)], small_lane=False)
+    s.next()
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(s.next()))
+    waiter.start()
+    time.sleep(0.05)
+    never = s.stop()
+    waiter.join(5)
+    assert result == [None] and sorted(t[0] for t in never) == ["b", "c"]
+
+
+def test_never_two_writers_of_one_new_blob_under_threads():
+    tasks = [(f"t{i}", "one/repo", {"base": 10, f"own{i}": 1}) for i in range(8)]
+    s = scheduler_for(tasks)
+    running, peak_writers, lock, done = [], [0], threading.Lock(), []
+    present = set()
+
+    def worker():
+        while True:
+            task = s.next()
+            if task is None:
+                return
+            with lock:
+                running.append(task)
+                writers = [t for t in running if "base" not in present]
+                peak_writers[0] = max(peak_writers[0], len(writers))
+            time.sleep(0.01)
+            with lock:
+                running.remove(task)
+                present.add("base")
+                done.append(task[0])
+            s.finished(task)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert peak_writers[0] == 1 and sorted(done) == sorted(t[0] for t in tasks)
+
+
+def test_manifests_are_written_every_time_so_aliases_stay_apart():
+    image = {"layer": 10, "manifest": 1}
+    tasks = [(f"alias-{i}", "r", image) for i in range(3)]
+    s = BlobScheduler(tasks, lambda t: t[1], lambda t: t[2], small_lane=False, rewritten=lambda t: {"manifest"})
+    first = s.next()
+    s.finished(first)
+    second = s.next()
+    result = []
+    thread = threading.Thread(target=lambda: result.append(s.next()))
+    thread.start()
+    time.sleep(0.05)
+    assert result == []  # the layer is there now, but the manifest is put again: still one at a time
+    s.finished(second)
+    thread.join(5)
+    assert result[0][0] in ("alias-0", "alias-1", "alias-2")

@@ -1,0 +1,44 @@
+from skomirror.executor import COPIED, FAILED, ImageRecord
+from skomirror.manifests import ImageFacts, Manifest
+from skomirror.meter import ByteMeter
+from skomirror.survey import Survey
+from tests.unit.conftest import planned
+
+
+def record(name: str, blobs: dict, tmp_path) -> ImageRecord:
+    facts = ImageFacts(Manifest(f"sha256:{name}", "", 10), blobs, {f"m-{name}": 10})
+    return ImageRecord(planned(f"src.io/{name}:1"), tmp_path / f"{name}.log", survey=Survey(source=facts))
+
+
+def test_shared_blobs_count_once_and_live_bytes_never_go_back(tmp_path):
+    a = record("a", {"base": 1000, "a1": 100}, tmp_path)
+    b = record("b", {"base": 1000, "b1": 200}, tmp_path)
+    read = {}
+    meter = ByteMeter([a, b], lambda r: read.get(r.image.origin))
+    assert meter.total == 1000 + 100 + 200 + 20  # the base once, plus each manifest
+    meter.started(a)
+    read[a.image.origin] = 600
+    assert meter.value() == 600
+    read[a.image.origin] = 50  # a retry: the new skopeo starts counting from zero
+    assert meter.value() == 600
+    read.pop(a.image.origin)
+    a.status = COPIED
+    meter.finished(a)
+    assert meter.value() == 1110
+    meter.started(b)
+    read[b.image.origin] = 5000  # b skips the base (there already): what it reads is capped at what it owes
+    assert meter.value() == 1110 + 210
+
+
+def test_a_failed_image_leaves_the_total_and_the_meter_moves_whole_images_without_proc(tmp_path):
+    a = record("a", {"a1": 100}, tmp_path)
+    b = record("b", {"b1": 300}, tmp_path)
+    meter = ByteMeter([a, b], lambda r: None)
+    meter.started(a)
+    assert meter.value() == 0
+    a.status = FAILED
+    meter.finished(a)
+    assert meter.total == 310
+    b.status = COPIED
+    meter.finished(b)
+    assert meter.value() == meter.total == 310
