@@ -71,7 +71,9 @@ class ChildProcesses:
             for process, (counter, since) in watched:
                 current = io_bytes(process.pid)
                 if current is None:
-                    self.unwatchable = self.unwatchable or process.poll() is None
+                    # Gone since the listing (reaped: its /proc entry went with it), or Linux does not tell.
+                    if os.path.exists(f"/proc/{process.pid}") or not os.path.exists("/proc/self/io"):
+                        self.unwatchable = True
                     continue
                 if current != counter:
                     with self._lock:

@@ -27,3 +27,17 @@ def test_a_slow_child_that_keeps_moving_bytes_is_left_alone(tmp_path):
 def test_io_counters_are_readable_for_our_own_process():
     import os
     assert io_bytes(os.getpid()) is not None
+
+
+def test_children_that_end_while_being_watched_do_not_turn_stall_detection_off(tmp_path):
+    """A child reaped between the watchdog's listing and its read is gone, not unwatchable."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    children = ChildProcesses(stall_timeout=0.02)  # the watchdog looks every 5 ms
+
+    def run_short(i: int) -> None:
+        children.run(local["true"], tmp_path / f"log{i % 8}", "short")  # a slow start may count as a stall here
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(run_short, range(400)))
+    assert not children.unwatchable
