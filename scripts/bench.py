@@ -48,7 +48,7 @@ COPY_FLAGS = ["--all", "--preserve-digests", "--src-tls-verify=false", "--dest-t
 PROFILES = {
     "quick": dict(components=190, bases=(12 * MB, 8 * MB, 4 * MB), own=(50_000, 600_000), operators=30,
                   operator_base=4 * MB, operator_own=(200_000, 100_000), large=(3, 12 * MB)),
-    "default": dict(components=190, bases=(80 * MB, 50 * MB, 20 * MB), own=(200_000, 4 * MB), operators=30,
+    "default": dict(components=190, bases=(80 * MB, 50 * MB, 20 * MB), own=(500_000, 8 * MB), operators=30,
                     operator_base=20 * MB, operator_own=(2 * MB, 1 * MB), large=(3, 80 * MB)),
 }
 
@@ -119,9 +119,11 @@ MEASURED = ("import json, resource, sys, time\n"
             "start = time.monotonic()\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
             "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+            "# VmHWM, the peak resident set of this process alone: ru_maxrss also counts a forked child's\n"
+            "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
             "print('MEASURED ' + json.dumps({'code': code, 'seconds': time.monotonic() - start,\n"
             "    'cpu_self': me.ru_utime + me.ru_stime, 'cpu_children': kids.ru_utime + kids.ru_stime,\n"
-            "    'peak_rss_mb': me.ru_maxrss / 1024}), file=sys.stderr)\n")
+            "    'peak_rss_mb': hwm / 1024}), file=sys.stderr)\n")
 
 
 def measured_skomirror(args: List[str], env: Dict[str, str]) -> dict:
@@ -156,6 +158,15 @@ def count_missing(destination: Registry, pairs: List[Tuple[str, str]]) -> int:
     for _, target in pairs:
         repository, _, tag = target[len("docker://"):].split("/", 1)[1].rpartition(":")
         missing += destination.manifest_digest(repository, tag) is None
+    return missing
+
+
+def count_missing_synced(destination: Registry, prefix: str, references: List[str]) -> int:
+    """skopeo sync (without --scoped) puts repository a/b/c under PREFIX/c, by tag or by digest as listed."""
+    missing = 0
+    for reference in references:
+        repository, _, tag_or_digest = reference.partition("@") if "@" in reference else reference.rpartition(":")
+        missing += destination.manifest_digest(f"{prefix}/{repository.rsplit('/', 1)[-1]}", tag_or_digest) is None
     return missing
 
 
@@ -195,7 +206,8 @@ def bench_compare(profile_name: str) -> dict:
                     seconds, code = timed(SKOPEO + ["sync", "--src", "yaml", "--dest", "docker", "--all",
                                                     "--preserve-digests", "--dest-tls-verify=false", str(sync_yaml),
                                                     f"{destination.host}/mirror"], isolated_env(scratch))
-                    rows["skopeo sync"] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code)
+                    rows["skopeo sync"] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
+                                               missing=count_missing_synced(destination, "mirror", images.references))
                     print("sync", json.dumps(rows["skopeo sync"]), flush=True)
                 for name, parallel in (("sequential skopeo copy", 1), ("xargs -P 8 skopeo copy", 8)):
                     with fresh(name.split()[0]) as destination:
