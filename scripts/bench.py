@@ -31,6 +31,12 @@ from typing import Dict, List, Optional, Tuple
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+VENV = Path(os.environ.get("SKOMIRROR_VENV", PROJECT / ".venv"))
+if Path(sys.prefix).resolve() != VENV.resolve():
+    # skomirror's dependencies live in the venv that scripts/test.sh prepares: run there.
+    if not (VENV / "bin" / "python").exists():
+        raise SystemExit(f"no virtualenv at {VENV}: run scripts/test.sh once to prepare it, then this again")
+    os.execv(str(VENV / "bin" / "python"), [str(VENV / "bin" / "python"), *sys.argv])
 
 from skomirror.testkit.images import make_layer, simple_image  # noqa: E402
 from skomirror.testkit.registry import Registry  # noqa: E402

@@ -6,13 +6,14 @@ the survey asks it what it holds.
 """
 
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional, Set
 
 from skomirror.failures import Failure, Kind
 from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
 from skomirror.manifests import ImageFacts, ManifestError, image_facts, parse_manifest
 from skomirror.naming import MirrorName, RegistryDestination, registry_reference
 from skomirror.plan import PlannedImage
+from skomirror.present import PresentBlobs, registry_blobs_present
 from skomirror.retry import RetryPolicy, SkopeoFailed
 from skomirror.runner import SkopeoRunner
 from skomirror.store import MissingFromStore, Store
@@ -46,6 +47,12 @@ class RegistryEndpoint:
         """As a target: the digest under the image's destination tag, None when nothing is there."""
         return runner.manifest_digest(image.destination_spec, True, log, retry)
 
+    def blobs_present(self, needed: Dict[str, Set[str]], runner: SkopeoRunner, threads: int) -> PresentBlobs:
+        """As a target: which of the blobs each repository needs it holds already (see skomirror.present)."""
+        if runner.client is None:
+            return {}
+        return registry_blobs_present(needed, runner.client, threads, runner.children.stopping)
+
     def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
         """As a source: the manifest and, for a multi-arch image, each platform's manifest."""
         def read(reference: str):
@@ -76,6 +83,12 @@ class StoreEndpoint:
     def current_digest(self, image: PlannedImage, runner: SkopeoRunner, log: Path,
                        retry: Optional[RetryPolicy]) -> Optional[str]:
         return self.store.tagged_digest(image.name)
+
+    def blobs_present(self, needed: Dict[str, Set[str]], runner: SkopeoRunner, threads: int) -> PresentBlobs:
+        """Blobs are shared by every layout of the store: skopeo reuses any that is there."""
+        present = {layout: {digest for digest in digests if self.store.has_blob(digest)}
+                   for layout, digests in needed.items()}
+        return {layout: digests for layout, digests in present.items() if digests}
 
     def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
         digest = self.store.tagged_digest(image.name)

@@ -9,11 +9,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Generic, List, Optional, TypeVar
+from typing import Callable, Dict, Generic, List, Optional, Set, TypeVar
 
 from skomirror.failures import OVERLOADED, RATE_LIMITED, Failure, Kind
 from skomirror.limiter import RegistryLimiter
 from skomirror.plan import PlannedImage
+from skomirror.present import PresentBlobs
 from skomirror.processes import Stopped
 from skomirror.retry import RetryPolicy, SkopeoFailed
 from skomirror.runner import SkopeoRunner
@@ -165,10 +166,21 @@ class Executor:
 
         self._pool(max(self.parallel_images, SURVEY_THREADS), next_record, work, queue.clear)
 
-    def copy_all(self, records: List[ImageRecord], meter=None, show_bytes: Callable[[int], None] = None) -> None:
-        """meter (a ByteMeter) and show_bytes: byte progress, sampled twice a second while copies run."""
+    def blobs_present(self, records: List[ImageRecord]) -> PresentBlobs:
+        """Of the blobs each destination repository needs, those already there (manifests are put every time)."""
+        needed: Dict[str, Set[str]] = {}
+        for record in records:
+            if record.blobs is not None and record.survey.source is not None:
+                needed.setdefault(record.image.destination_repository, set()).update(record.survey.source.blobs)
+        return self.target.blobs_present(needed, self.runner, SURVEY_THREADS) if needed else {}
+
+    def copy_all(self, records: List[ImageRecord], meter=None, show_bytes: Callable[[int], None] = None,
+                 present: Optional[PresentBlobs] = None) -> None:
+        """meter (a ByteMeter) and show_bytes: byte progress, sampled twice a second while copies run;
+        present: what blobs_present found."""
         limiter = self.limiter
         scheduler = BlobScheduler(records, lambda r: r.image.destination_repository, lambda r: r.blobs,
+                                  present=present,
                                   rewritten=lambda r: set(r.survey.source.manifests) if r.blobs is not None else set(),
                                         ready=lambda r: all(p.status != PENDING for p in r.prerequisites),
                                         admit=lambda r: limiter.admits(registries_of(r.image)),

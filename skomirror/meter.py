@@ -1,6 +1,7 @@
 """Byte-accurate progress: how much of the unique missing bytes has moved.
 
-The total counts each blob once, however many images share it. A blob's
+The total counts each blob once, however many images share it, and leaves
+out what the destination holds already (skomirror.present). A blob's
 bytes count as done when the first image carrying it is finished; while a
 copy runs, the bytes its skopeo has read so far (/proc/<pid>/io, network
 included) count up to what that image still has to bring. Without /proc the
@@ -12,13 +13,18 @@ import threading
 from typing import Callable, Dict, Iterable, Optional
 
 from skomirror.executor import COPIED, ImageRecord
+from skomirror.present import PresentBlobs
 
 
 class ByteMeter:
-    def __init__(self, records: Iterable[ImageRecord], bytes_read: Callable[[ImageRecord], Optional[int]]):
+    def __init__(self, records: Iterable[ImageRecord], bytes_read: Callable[[ImageRecord], Optional[int]],
+                 present: Optional[PresentBlobs] = None):
+        """present: what the destination holds already (skomirror.present); it is not counted."""
         self._missing: Dict[str, int] = {}
         for record in records:
-            self._missing.update(record.blobs or {})
+            there = (present or {}).get(record.image.destination_repository, ())
+            self._missing.update((digest, size) for digest, size in (record.blobs or {}).items()
+                                 if digest not in there)
         self.total = sum(self._missing.values())
         self._bytes_read = bytes_read
         self._credited = 0

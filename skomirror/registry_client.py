@@ -162,18 +162,16 @@ class RegistryClient:
             raise Unsupported(f"{registry}: no token")
         return f"Bearer {token}"
 
-    # --- manifests ---
+    # --- requests ---
 
-    def manifest(self, registry: str, repository: str, reference: str, on_destination: bool,
-                 head: bool = False) -> Answer:
-        """The manifest (or, with head, just its digest) of repository:reference; Answer(None) when absent."""
+    def _authorized(self, registry: str, repository: str, on_destination: bool, method: str, path: str,
+                    headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes]:
+        """A request in `repository`, answering the registry's auth challenge once (the token is kept)."""
         access = self.access[on_destination]
-        path = f"/v2/{repository}/manifests/{reference}"
-        headers = {"Accept": ACCEPT}
+        headers = dict(headers)
         token = self._tokens.get((registry, repository))
         if token:
             headers["Authorization"] = token
-        method = "HEAD" if head else "GET"
         status, response_headers, body = self._request(registry, access, method, path, headers)
         if status == 401 and "www-authenticate" in response_headers:
             token = self._authorization(registry, repository, response_headers["www-authenticate"], access)
@@ -181,6 +179,22 @@ class RegistryClient:
                 self._tokens[(registry, repository)] = token
             headers["Authorization"] = token
             status, response_headers, body = self._request(registry, access, method, path, headers)
+        return status, response_headers, body
+
+    def _present(self, registry: str, repository: str, path: str) -> bool:
+        status, _, _ = self._authorized(registry, repository, True, "HEAD" if "/blobs/" in path else "GET", path, {})
+        if status not in (200, 404):
+            raise Unsupported(f"{registry}/{repository}: HTTP {status} for {path}")
+        return status == 200
+
+    # --- manifests ---
+
+    def manifest(self, registry: str, repository: str, reference: str, on_destination: bool,
+                 head: bool = False) -> Answer:
+        """The manifest (or, with head, just its digest) of repository:reference; Answer(None) when absent."""
+        status, response_headers, body = self._authorized(registry, repository, on_destination,
+                                                          "HEAD" if head else "GET",
+                                                          f"/v2/{repository}/manifests/{reference}", {"Accept": ACCEPT})
         if status == 404:
             return Answer(None)
         if status != 200:
@@ -191,3 +205,13 @@ class RegistryClient:
                 raise Unsupported("no Docker-Content-Digest header")
             return Answer(digest)
         return Answer("sha256:" + hashlib.sha256(body).hexdigest(), body)
+
+    # --- what the destination holds ---
+
+    def repository_present(self, registry: str, repository: str) -> bool:
+        """Whether the destination has the repository at all (its tag list answers)."""
+        return self._present(registry, repository, f"/v2/{repository}/tags/list?n=1")
+
+    def blob_present(self, registry: str, repository: str, digest: str) -> bool:
+        """Whether the destination repository holds the blob, so that skopeo will skip it."""
+        return self._present(registry, repository, f"/v2/{repository}/blobs/{digest}")

@@ -175,10 +175,11 @@ class Run:
             self.progress.say(f"release image {broken[0].image.origin} cannot be read: nothing is copied")
             return
         if to_copy:
-            meter = ByteMeter(to_copy, self.runner.children.bytes_read)
+            present = executor.blobs_present(to_copy)
+            meter = ByteMeter(to_copy, self.runner.children.bytes_read, present)
             self.progress.start(label, len(records), meter.total or None,
                                 _settled([r for r in records if r.status != PENDING]))
-            executor.copy_all(to_copy, meter, self.progress.set_bytes)
+            executor.copy_all(to_copy, meter, self.progress.set_bytes, present)
             self.progress.finish()
 
     def _check_destination(self, executor: Executor, record: ImageRecord) -> None:

@@ -9,7 +9,8 @@ Two rules, from what each copy carries (its blobs and manifests, learned by the 
   Manifests count as written every time: skopeo puts them again even when they are there.
 A copy whose blobs are unknown runs alone in its repository.
 
-Order: largest first, where a blob counts once per copy that needs it, so the carrier of a
+Order: largest first by the bytes still missing at the destination, where a blob counts once
+per copy that needs it, so the carrier of a
 base layer shared by many goes first and the tail is short; one slot is kept for the smallest
 copies so that progress keeps moving.
 """
@@ -26,23 +27,37 @@ class BlobScheduler(Generic[T]):
     def __init__(self, tasks: List[T], repository: Callable[[T], str], blobs: Callable[[T], Blobs],
                  ready: Callable[[T], bool] = lambda task: True, admit: Callable[[T], bool] = lambda task: True,
                  claim: Callable[[T], None] = lambda task: None, release: Callable[[T], None] = lambda task: None,
-                 small_lane: bool = True, rewritten: Callable[[T], Set[str]] = lambda task: set()):
-        """rewritten(task): digests the copy writes again even when present (its manifests)."""
-        self._rewritten = rewritten
+                 small_lane: bool = True, rewritten: Callable[[T], Set[str]] = lambda task: set(),
+                 present: Optional[Dict[str, Set[str]]] = None):
         """ready(task): what the task depends on has finished (an operator bundle's related images).
-        admit/claim/release: a further limit on what may run at once (per-registry rate limits)."""
+        admit/claim/release: a further limit on what may run at once (per-registry rate limits).
+        rewritten(task): digests the copy writes again even when present (its manifests).
+        present: repository -> blobs the destination holds already (skomirror.present)."""
+        self._rewritten = rewritten
         self._repository, self._blobs = repository, blobs
         self._ready, self._admit, self._claim, self._release = ready, admit, claim, release
-        users = Counter(digest for task in tasks for digest in (blobs(task) or {}))
-        weight = {id(task): sum(size * users[digest] for digest, size in (blobs(task) or {}).items())
-                  for task in tasks}
+        present = present or {}
+
+        def missing(task: T) -> Dict[str, int]:
+            there = present.get(repository(task), ())
+            return {digest: size for digest, size in (blobs(task) or {}).items() if digest not in there}
+
+        users = Counter(digest for task in tasks for digest in missing(task))
+        weight = {id(task): sum(size * users[digest] for digest, size in missing(task).items()) for task in tasks}
         self._by_weight = sorted(tasks, key=lambda task: -weight[id(task)])  # stable: plan order among equals
         self._by_size = sorted(tasks, key=lambda task: sum((blobs(task) or {}).values()))
         self._pending: Set[int] = {id(task) for task in tasks}
         self._small_lane = small_lane and len(tasks) > 1
         self._small_running: Optional[int] = None
-        self._in_registry: Set[str] = set()  # blobs known to be at the destination
-        self._in_repository: Dict[str, Set[str]] = {}
+        self._in_repository: Dict[str, Set[str]] = {repo: set(digests) for repo, digests in present.items()}
+        # blobs known to be at the destination: nobody fetches them; one that only some of the repositories
+        # needing it hold may still be fetched by a copy into another (skopeo mounts only what it knows)
+        needed_in: Dict[str, Set[str]] = {}
+        for task in tasks:
+            for digest in blobs(task) or {}:
+                needed_in.setdefault(digest, set()).add(repository(task))
+        self._in_registry: Set[str] = {digest for digest, repos in needed_in.items()
+                                       if all(digest in present.get(repo, ()) for repo in repos)}
         self._fetching: Counter = Counter()
         self._linking: Dict[str, Counter] = {}
         self._exclusive: Counter = Counter()  # repositories with a copy of unknown blobs running
@@ -61,10 +76,11 @@ class BlobScheduler(Generic[T]):
         in_repository = self._in_repository.get(repository, ())
         rewritten = self._rewritten(task)
         for digest in blobs:  # most tasks scanned are blocked: find out before building anything
-            if (digest not in self._in_registry and self._fetching[digest]) or \
-                    ((digest in rewritten or digest not in in_repository) and linking[digest]):
+            if digest in in_repository and digest not in rewritten:
+                continue  # skopeo skips it: neither fetched nor written
+            if (digest not in self._in_registry and self._fetching[digest]) or linking[digest]:
                 return None
-        fetch = {digest for digest in blobs if digest not in self._in_registry}
+        fetch = {digest for digest in blobs if digest not in self._in_registry and digest not in in_repository}
         link = {digest for digest in blobs if digest not in in_repository} | rewritten
         return repository, fetch, link
 

@@ -15,7 +15,7 @@ from skomirror.skopeo import RegistryAccess
 from skomirror.store import Store
 
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").
-DEFAULT_PARALLEL_IMAGES = 8
+DEFAULT_PARALLEL_IMAGES = 12
 DEFAULT_STALL_TIMEOUT = 300.0
 MIRROR_TO_MIRROR, MIRROR_TO_DISK, DISK_TO_MIRROR = "mirror to mirror", "mirror to disk", "disk to mirror"
 

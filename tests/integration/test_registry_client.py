@@ -38,3 +38,17 @@ def test_tls_registry_needs_its_ca_or_no_verification(tmp_path, registries):
     with_ca = RegistryClient(RegistryAccess(), RegistryAccess(cert_dir=tls.ca_dir), None)
     assert with_ca.manifest(registry.host, "c/app", "1", True, True).digest == digest
     assert RegistryClient(INSECURE, INSECURE, None).manifest(registry.host, "c/app", "1", True, True).digest == digest
+
+
+def test_what_a_destination_holds_is_asked_per_repository_and_blob(tmp_path, registries):
+    registry = registries("holds", credentials=Credentials("writer", "s3cret-pw"))
+    image = simple_image("held")
+    registry.push("c/app", "1", image)
+    authfile = write_authfile(tmp_path / "auth.json", {registry.host: registry.credentials})
+    client = RegistryClient(INSECURE, INSECURE, authfile)
+    assert client.repository_present(registry.host, "c/app")
+    assert not client.repository_present(registry.host, "c/other")
+    assert all(client.blob_present(registry.host, "c/app", blob.digest) for blob in image.blobs)
+    assert not client.blob_present(registry.host, "c/app", simple_image("elsewhere").config.digest)
+    with pytest.raises(Unsupported, match="asks for credentials"):
+        RegistryClient(INSECURE, INSECURE, None).blob_present(registry.host, "c/app", image.config.digest)

@@ -42,3 +42,18 @@ def test_a_failed_image_leaves_the_total_and_the_meter_moves_whole_images_withou
     b.status = COPIED
     meter.finished(b)
     assert meter.value() == meter.total == 310
+
+
+def test_blobs_the_destination_repository_holds_are_not_in_the_total(tmp_path):
+    a = record("a", {"base": 1000, "a1": 100}, tmp_path)
+    b = record("b", {"base": 1000, "b1": 200}, tmp_path)
+    repository = a.image.destination_repository
+    assert repository != b.image.destination_repository
+    only_a_has_it = ByteMeter([a, b], lambda r: None, {repository: {"base"}})
+    assert only_a_has_it.total == 1000 + 100 + 200 + 20  # b's repository lacks the base: it is still to move
+    both_have_it = ByteMeter([a, b], lambda r: None, {repository: {"base"}, b.image.destination_repository: {"base"}})
+    assert both_have_it.total == 100 + 200 + 20
+    a.status = b.status = COPIED
+    both_have_it.finished(a)
+    both_have_it.finished(b)
+    assert both_have_it.value() == both_have_it.total

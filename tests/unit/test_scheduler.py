@@ -155,3 +155,27 @@ def test_manifests_are_written_every_time_so_aliases_stay_apart():
     s.finished(second)
     thread.join(5)
     assert result[0][0] in ("alias-0", "alias-1", "alias-2")
+
+
+def test_blobs_already_at_the_destination_neither_block_nor_weigh():
+    tasks = [("a", "r1", {"base": 1000, "a1": 10}), ("b", "r1", {"base": 1000, "b1": 20}),
+             ("c", "r2", {"c1": 500})]
+    s = scheduler_for(tasks, small_lane=False, present={"r1": {"base"}})
+    assert [s.next()[0] for _ in range(3)] == ["c", "b", "a"]  # by what is missing; nobody waits for "base"
+
+
+def test_a_blob_only_one_repository_holds_is_still_fetched_once_for_the_others():
+    tasks = [("a", "r1", {"base": 100, "a1": 1}), ("b", "r2", {"base": 100, "b1": 1}),
+             ("c", "r3", {"base": 100, "c1": 1})]
+    s = scheduler_for(tasks, small_lane=False, present={"r1": {"base"}})
+    first = s.next()
+    assert first[0] == "b"  # r1 needs nothing fetched but its own layer: the weight of the base is b's and c's
+    assert s.next()[0] == "a"  # a needs no fetch of the base
+    result = []
+    thread = threading.Thread(target=lambda: result.append(s.next()))
+    thread.start()
+    time.sleep(0.05)
+    assert result == []  # c waits: skopeo into r3 would fetch the base again while b fetches it
+    s.finished(first)
+    thread.join(5)
+    assert result[0][0] == "c"
