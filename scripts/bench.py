@@ -340,7 +340,7 @@ def replace_section(path: Path, heading: str, text: str) -> None:
         updated = current.rstrip("\n") + "\n\n" + text
     else:
         end = current.find("\n## ", start + len(heading))
-        updated = current[:start] + text + (current[end + 1:] if end >= 0 else "")
+        updated = current[:start] + text + ("\n" + current[end + 1:] if end >= 0 else "")
     path.write_text(updated)
 
 
