@@ -176,7 +176,7 @@ class Executor:
 
     def copy_all(self, records: List[ImageRecord], meter=None, show_bytes: Callable[[int], None] = None,
                  present: Optional[PresentBlobs] = None) -> None:
-        """meter (a ByteMeter) and show_bytes: byte progress, sampled twice a second while copies run;
+        """meter (a ByteMeter) and show_bytes: byte progress, sampled once a second while copies run;
         present: what blobs_present found."""
         limiter = self.limiter
         scheduler = BlobScheduler(records, lambda r: r.image.destination_repository, lambda r: r.blobs,
@@ -201,7 +201,7 @@ class Executor:
         done = threading.Event()
 
         def sample() -> None:
-            while not done.wait(0.5):
+            while not done.wait(1.0):  # each sample reads /proc/<pid>/io of every running copy
                 show_bytes(meter.value())
 
         if meter is not None and show_bytes is not None:

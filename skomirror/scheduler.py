@@ -17,7 +17,7 @@ copies so that progress keeps moving.
 
 import threading
 from collections import Counter
-from typing import Callable, Dict, Generic, List, Optional, Set, TypeVar
+from typing import Callable, Dict, Generic, List, Optional, Set, Tuple, TypeVar
 
 T = TypeVar("T")
 Blobs = Optional[Dict[str, int]]  # digest -> size of everything a copy may write; None when unknown
@@ -33,19 +33,22 @@ class BlobScheduler(Generic[T]):
         admit/claim/release: a further limit on what may run at once (per-registry rate limits).
         rewritten(task): digests the copy writes again even when present (its manifests).
         present: repository -> blobs the destination holds already (skomirror.present)."""
-        self._rewritten = rewritten
-        self._repository, self._blobs = repository, blobs
+        # asked once: every pick scans the waiting tasks, and a finished copy wakes every idle worker
+        self._facts: Dict[int, Tuple[str, Blobs, Set[str]]] = {
+            id(task): (repository(task), blobs(task), rewritten(task)) for task in tasks}
         self._ready, self._admit, self._claim, self._release = ready, admit, claim, release
         present = present or {}
 
-        def missing(task: T) -> Dict[str, int]:
-            there = present.get(repository(task), ())
-            return {digest: size for digest, size in (blobs(task) or {}).items() if digest not in there}
-
-        users = Counter(digest for task in tasks for digest in missing(task))
-        weight = {id(task): sum(size * users[digest] for digest, size in missing(task).items()) for task in tasks}
+        missing = {}
+        for task in tasks:
+            repo, task_blobs, _ = self._facts[id(task)]
+            there = present.get(repo, ())
+            missing[id(task)] = {digest: size for digest, size in (task_blobs or {}).items() if digest not in there}
+        users = Counter(digest for task_missing in missing.values() for digest in task_missing)
+        weight = {key: sum(size * users[digest] for digest, size in task_missing.items())
+                  for key, task_missing in missing.items()}
         self._by_weight = sorted(tasks, key=lambda task: -weight[id(task)])  # stable: plan order among equals
-        self._by_size = sorted(tasks, key=lambda task: sum((blobs(task) or {}).values()))
+        self._by_size = sorted(tasks, key=lambda task: sum((self._facts[id(task)][1] or {}).values()))
         self._pending: Set[int] = {id(task) for task in tasks}
         self._small_lane = small_lane and len(tasks) > 1
         self._small_running: Optional[int] = None
@@ -53,9 +56,9 @@ class BlobScheduler(Generic[T]):
         # blobs known to be at the destination: nobody fetches them; one that only some of the repositories
         # needing it hold may still be fetched by a copy into another (skopeo mounts only what it knows)
         needed_in: Dict[str, Set[str]] = {}
-        for task in tasks:
-            for digest in blobs(task) or {}:
-                needed_in.setdefault(digest, set()).add(repository(task))
+        for repo, task_blobs, _ in self._facts.values():
+            for digest in task_blobs or {}:
+                needed_in.setdefault(digest, set()).add(repo)
         self._in_registry: Set[str] = {digest for digest, repos in needed_in.items()
                                        if all(digest in present.get(repo, ()) for repo in repos)}
         self._fetching: Counter = Counter()
@@ -67,14 +70,13 @@ class BlobScheduler(Generic[T]):
 
     def _claims(self, task: T):
         """What the task would fetch and link if it started now; None when it cannot start."""
-        repository, blobs = self._repository(task), self._blobs(task)
+        repository, blobs, rewritten = self._facts[id(task)]
         linking = self._linking.get(repository, Counter())
         if self._exclusive[repository]:
             return None
         if blobs is None:
             return (repository, None, None) if not any(linking.values()) else None
         in_repository = self._in_repository.get(repository, ())
-        rewritten = self._rewritten(task)
         for digest in blobs:  # most tasks scanned are blocked: find out before building anything
             if digest in in_repository and digest not in rewritten:
                 continue  # skopeo skips it: neither fetched nor written
@@ -132,7 +134,7 @@ class BlobScheduler(Generic[T]):
             if self._small_running == id(task):
                 self._small_running = None
             if succeeded:
-                blobs = self._blobs(task) or {}
+                blobs = self._facts[id(task)][1] or {}
                 self._in_registry.update(blobs)
                 self._in_repository.setdefault(repository, set()).update(blobs)
             self._condition.notify_all()
