@@ -9,10 +9,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Generic, List, Optional, Set, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, Generic, List, Optional, Set, TypeVar
 
 from skomirror.failures import OVERLOADED, RATE_LIMITED, Failure, Kind
 from skomirror.limiter import RegistryLimiter
+from skomirror.manifests import ImageFacts
 from skomirror.plan import PlannedImage
 from skomirror.present import PresentBlobs
 from skomirror.processes import Stopped
@@ -20,6 +21,9 @@ from skomirror.retry import RetryPolicy, SkopeoFailed
 from skomirror.runner import SkopeoRunner
 from skomirror.scheduler import BlobScheduler, Blobs
 from skomirror.survey import Survey, Surveyor
+
+if TYPE_CHECKING:  # skomirror.meter imports this module
+    from skomirror.meter import ByteMeter
 
 PENDING, COPIED, SKIPPED, FAILED, INTERRUPTED = "pending", "copied", "skipped", "failed", "interrupted"
 
@@ -39,22 +43,21 @@ class ImageRecord:
     seconds: float = 0.0
     failure: Optional[Failure] = None
     prerequisites: List["ImageRecord"] = field(default_factory=list)  # must be mirrored before this one
-    _blobs: Optional[tuple] = field(default=None, repr=False, compare=False)
+
+    @property
+    def facts(self) -> Optional[ImageFacts]:
+        """What the survey learned of the source; None when it could not tell (then blobs are unknown too)."""
+        return self.survey.source if self.survey else None
 
     @property
     def size(self) -> Optional[int]:
-        facts = self.survey.source if self.survey else None
-        return facts.size if facts else None
+        return self.facts.size if self.facts else None
 
     @property
     def blobs(self) -> Blobs:
         """Everything the copy may write (blobs and manifests) with sizes; None when the survey could not tell."""
-        facts = self.survey.source if self.survey else None
-        if facts is None:
-            return None
-        if self._blobs is None or self._blobs[0] is not facts:
-            self._blobs = (facts, {**{digest: size or 0 for digest, size in facts.blobs.items()}, **facts.manifests})
-        return self._blobs[1]
+        facts = self.facts
+        return facts.written if facts is not None else None
 
     def fail(self, failure: Failure) -> None:
         self.failure = failure
@@ -170,32 +173,30 @@ class Executor:
         """Of the blobs each destination repository needs, those already there (manifests are put every time)."""
         needed: Dict[str, Set[str]] = {}
         for record in records:
-            if record.blobs is not None and record.survey.source is not None:
-                needed.setdefault(record.image.destination_repository, set()).update(record.survey.source.blobs)
+            if record.facts is not None:
+                needed.setdefault(record.image.destination_repository, set()).update(record.facts.blobs)
         return self.target.blobs_present(needed, self.runner, SURVEY_THREADS) if needed else {}
 
-    def copy_all(self, records: List[ImageRecord], meter=None, show_bytes: Callable[[int], None] = None,
+    def copy_all(self, records: List[ImageRecord], meter: "ByteMeter", show_bytes: Callable[[int], None],
                  present: Optional[PresentBlobs] = None) -> None:
         """meter (a ByteMeter) and show_bytes: byte progress, sampled once a second while copies run;
         present: what blobs_present found."""
         limiter = self.limiter
         scheduler = BlobScheduler(records, lambda r: r.image.destination_repository, lambda r: r.blobs,
                                   present=present,
-                                  rewritten=lambda r: set(r.survey.source.manifests) if r.blobs is not None else set(),
-                                        ready=lambda r: all(p.status != PENDING for p in r.prerequisites),
-                                        admit=lambda r: limiter.admits(registries_of(r.image)),
-                                        claim=lambda r: limiter.started(registries_of(r.image)),
-                                        release=lambda r: limiter.finished(registries_of(r.image)))
+                                  rewritten=lambda r: set(r.facts.manifests) if r.facts is not None else set(),
+                                  ready=lambda r: all(p.status != PENDING for p in r.prerequisites),
+                                  admit=lambda r: limiter.admits(registries_of(r.image)),
+                                  claim=lambda r: limiter.started(registries_of(r.image)),
+                                  release=lambda r: limiter.finished(registries_of(r.image)))
 
         def work(record: ImageRecord) -> None:
-            if meter is not None:
-                meter.started(record)
+            meter.started(record)
             try:
                 self.copy(record)
             finally:
                 scheduler.finished(record, succeeded=record.status == COPIED)
-                if meter is not None:
-                    meter.finished(record)
+                meter.finished(record)
                 self.on_done(record)
 
         done = threading.Event()
@@ -204,14 +205,12 @@ class Executor:
             while not done.wait(1.0):  # each sample reads /proc/<pid>/io of every running copy
                 show_bytes(meter.value())
 
-        if meter is not None and show_bytes is not None:
-            threading.Thread(target=sample, name="byte-meter", daemon=True).start()
+        threading.Thread(target=sample, name="byte-meter", daemon=True).start()
         try:
             self._pool(self.parallel_images, scheduler.next, work, scheduler.stop)
         finally:
             done.set()
-            if meter is not None and show_bytes is not None:
-                show_bytes(meter.value())
+            show_bytes(meter.value())
 
     def copy(self, record: ImageRecord) -> None:
         failed = [p for p in record.prerequisites if p.status in (FAILED, INTERRUPTED)]

@@ -11,6 +11,14 @@ import time
 from typing import Dict, Iterable, List
 
 
+def lowest_limits(events: Iterable[dict]) -> Dict[str, int]:
+    """registry -> the lowest limit it went down to: one rule for RegistryLimiter.lowest and the run summary."""
+    lowest: Dict[str, int] = {}
+    for event in events:
+        lowest[event["registry"]] = min(lowest.get(event["registry"], event["limit"]), event["limit"])
+    return lowest
+
+
 class RegistryLimiter:
     def __init__(self, maximum: int, cooldown: float = 2.0):
         self.maximum = maximum
@@ -63,7 +71,4 @@ class RegistryLimiter:
 
     def lowest(self) -> Dict[str, int]:
         with self._lock:
-            lowest: Dict[str, int] = {}
-            for event in self.events:
-                lowest[event["registry"]] = min(lowest.get(event["registry"], self.maximum), event["limit"])
-            return lowest
+            return lowest_limits(self.events)

@@ -3,6 +3,7 @@
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Dict, Optional, Sequence, Tuple
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -113,9 +114,10 @@ class ImageFacts:
             return None
         return sum(self.blobs.values()) + sum(self.manifests.values())
 
-    @property
-    def digests(self) -> frozenset:
-        return frozenset(self.blobs) | frozenset(self.manifests)
+    @cached_property  # read on every scheduler pick and meter sample; frozen is fine, it writes __dict__ directly
+    def written(self) -> Dict[str, int]:
+        """Everything a copy may write (blobs, unknown sizes as 0, and manifests) -> size."""
+        return {**{digest: size or 0 for digest, size in self.blobs.items()}, **self.manifests}
 
 
 def image_facts(manifest: Manifest, children: Sequence[Manifest] = ()) -> ImageFacts:

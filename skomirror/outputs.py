@@ -6,6 +6,7 @@ from typing import Dict, List, Optional, Sequence
 
 from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK
 from skomirror.executor import COPIED, FAILED, INTERRUPTED, PENDING, SKIPPED, ImageRecord
+from skomirror.limiter import lowest_limits
 from skomirror.plan import Plan
 from skomirror.progress import format_bytes, format_duration, plural
 from skomirror.workspace import Workspace
@@ -109,10 +110,7 @@ def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Work
         head += f", {counts[INTERRUPTED] + counts[PENDING]} not finished"
     lines = [head, f"{format_bytes(copied_bytes)} copied in {format_duration(info.elapsed)} "
                    f"({format_bytes(rate)}/s)"]
-    slowed = {}
-    for event in info.rate_limits:
-        slowed[event["registry"]] = min(slowed.get(event["registry"], event["limit"]), event["limit"])
-    for registry, lowest in sorted(slowed.items()):
+    for registry, lowest in sorted(lowest_limits(info.rate_limits).items()):
         lines.append(f"{registry} asked to slow down (429/503): concurrent copies went down to {lowest}")
     if plan is not None and plan.blocked:
         lines.append(f"{plural(len(plan.blocked), 'image')} excluded by blockedImages")

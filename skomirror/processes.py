@@ -30,14 +30,21 @@ class Completed:
     stalled: bool = False  # killed by the watchdog: no byte progress for the stall timeout
 
 
-def io_bytes(pid: int) -> Optional[int]:
-    """Bytes the process has read and written so far (rchar + wchar), or None when Linux does not tell."""
+def _io_counters(pid: int) -> Optional[Dict[str, int]]:
+    """The counters of /proc/<pid>/io (rchar, wchar, ...), or None when Linux does not tell."""
     try:
         with open(f"/proc/{pid}/io") as handle:
-            fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        return int(fields["rchar"]) + int(fields["wchar"])
-    except (OSError, KeyError, ValueError):
+            return {name: int(value) for name, value in (line.split(":", 1) for line in handle if ":" in line)}
+    except (OSError, ValueError):
         return None
+
+
+def io_bytes(pid: int) -> Optional[int]:
+    """Bytes the process has read and written so far (rchar + wchar), or None when Linux does not tell."""
+    counters = _io_counters(pid)
+    if counters is None or "rchar" not in counters or "wchar" not in counters:
+        return None
+    return counters["rchar"] + counters["wchar"]
 
 
 class Stopped(Exception):
@@ -79,24 +86,20 @@ class ChildProcesses:
                     with self._lock:
                         if process in self._progress:
                             self._progress[process] = (current, now)
-                elif now - since > self.stall_timeout and process not in self._stalled:
-                    self._stalled.add(process)
-                    _signal(process, terminate=False)
+                elif now - since > self.stall_timeout:
+                    with self._lock:  # not once run() has let it go: nothing would take it out of _stalled
+                        stalled = process in self._progress and process not in self._stalled
+                        if stalled:
+                            self._stalled.add(process)
+                    if stalled:
+                        _signal(process, terminate=False)
 
     def bytes_read(self, tag: object) -> Optional[int]:
         """Bytes read so far by the running child started for `tag` (network and files); None when unknown."""
         with self._lock:
             process = self._by_tag.get(tag)
-        if process is None:
-            return None
-        try:
-            with open(f"/proc/{process.pid}/io") as handle:
-                for line in handle:
-                    if line.startswith("rchar:"):
-                        return int(line.split(":", 1)[1])
-        except (OSError, ValueError):
-            pass
-        return None
+        counters = _io_counters(process.pid) if process is not None else None
+        return counters.get("rchar") if counters is not None else None
 
     def run(self, command, log_path: Path, label: str, capture_stdout: bool = False, tag: object = None) -> Completed:
         """Run a plumbum command to completion; its stderr (and stdout unless captured) go to `log_path`."""
@@ -126,7 +129,8 @@ class ChildProcesses:
                     self._progress.pop(process, None)
                     if tag is not None and self._by_tag.get(tag) is process:
                         del self._by_tag[tag]
-            stalled = process in self._stalled
+                    stalled = process in self._stalled
+                    self._stalled.discard(process)  # read once: kept, the set would grow with every stall
             if stalled:
                 log.write(f"=== stalled: no byte progress for {self.stall_timeout:g}s, stopped\n".encode())
             log.write(f"=== exit {process.returncode}\n".encode())

@@ -39,14 +39,18 @@ class Answer:
     body: bytes = b""
 
 
-def credentials_for(authfile: Optional[Path], registry: str, repository: str) -> Optional[Tuple[str, str]]:
-    """user, password for the most specific key (host/ns/repo, host/ns, host) of a containers-auth.json."""
+def _load_auths(authfile: Optional[Path]) -> Optional[Dict[str, dict]]:
+    """The "auths" of a containers-auth.json (empty without one); None when it cannot be read, to try again."""
     if authfile is None:
-        return None
+        return {}
     try:
-        auths = json.loads(Path(authfile).read_text()).get("auths") or {}
+        return json.loads(Path(authfile).read_text()).get("auths") or {}
     except (OSError, ValueError):
         return None
+
+
+def _credentials_in(auths: Dict[str, dict], registry: str, repository: str) -> Optional[Tuple[str, str]]:
+    """user, password for the most specific key (host/ns/repo, host/ns, host)."""
     parts = repository.split("/")
     for key in [f"{registry}/{'/'.join(parts[:n])}" for n in range(len(parts), 0, -1)] + [registry]:
         entry = auths.get(key) or auths.get(f"https://{key}")
@@ -54,6 +58,15 @@ def credentials_for(authfile: Optional[Path], registry: str, repository: str) ->
             user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
             return user, password
     return None
+
+
+def credentials_for(authfile: Optional[Path], registry: str, repository: str) -> Optional[Tuple[str, str]]:
+    """user, password for the most specific key (host/ns/repo, host/ns, host) of a containers-auth.json."""
+    return _credentials_in(_load_auths(authfile) or {}, registry, repository)
+
+
+def _basic(credentials: Tuple[str, str]) -> str:
+    return "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
 
 
 class RegistryClient:
@@ -65,16 +78,17 @@ class RegistryClient:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._schemes: Dict[str, str] = {}  # registry -> "https" or "http", once one has worked
-        self._contexts: Dict[int, ssl.SSLContext] = {}  # loading CA files is costly: one context per access
+        self._contexts: Dict[RegistryAccess, ssl.SSLContext] = {}  # loading CA files is costly: one per access
         self._tokens: Dict[Tuple[str, str], str] = {}  # (registry, repository) -> Authorization header
+        self._auths: Optional[Dict[str, dict]] = None  # read once, on the first token fetch: not on every one
 
     # --- connections ---
 
     def _context(self, access: RegistryAccess) -> ssl.SSLContext:
         with self._lock:
-            if id(access) not in self._contexts:
-                self._contexts[id(access)] = self._new_context(access)
-            return self._contexts[id(access)]
+            if access not in self._contexts:
+                self._contexts[access] = self._new_context(access)
+            return self._contexts[access]
 
     def _new_context(self, access: RegistryAccess) -> ssl.SSLContext:
         if not access.tls_verify:
@@ -134,13 +148,20 @@ class RegistryClient:
 
     # --- auth ---
 
+    def _credentials(self, registry: str, repository: str) -> Optional[Tuple[str, str]]:
+        with self._lock:
+            if self._auths is None:
+                self._auths = _load_auths(self.authfile)
+            auths = self._auths
+        return _credentials_in(auths or {}, registry, repository)
+
     def _authorization(self, registry: str, repository: str, challenge: str, access: RegistryAccess) -> str:
-        credentials = credentials_for(self.authfile, registry, repository)
+        credentials = self._credentials(registry, repository)
         scheme, _, parameters = challenge.partition(" ")
         if scheme.lower() == "basic":
             if not credentials:
                 raise Unsupported(f"{registry} asks for credentials")
-            return "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+            return _basic(credentials)
         if scheme.lower() != "bearer":
             raise Unsupported(f"{registry}: {scheme} authentication")
         fields = dict(_CHALLENGE.findall(parameters))
@@ -151,7 +172,7 @@ class RegistryClient:
                                         "scope": f"repository:{repository}:pull"})
         headers = {}
         if credentials:
-            headers["Authorization"] = "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+            headers["Authorization"] = _basic(credentials)
         status, _, body = self._send(realm.scheme, realm.netloc, access, "GET",
                                      f"{realm.path or '/'}?{query}", headers)
         if status != 200:
@@ -181,8 +202,8 @@ class RegistryClient:
             status, response_headers, body = self._request(registry, access, method, path, headers)
         return status, response_headers, body
 
-    def _present(self, registry: str, repository: str, path: str) -> bool:
-        status, _, _ = self._authorized(registry, repository, True, "HEAD" if "/blobs/" in path else "GET", path, {})
+    def _present(self, registry: str, repository: str, method: str, path: str) -> bool:
+        status, _, _ = self._authorized(registry, repository, True, method, path, {})
         if status not in (200, 404):
             raise Unsupported(f"{registry}/{repository}: HTTP {status} for {path}")
         return status == 200
@@ -210,8 +231,8 @@ class RegistryClient:
 
     def repository_present(self, registry: str, repository: str) -> bool:
         """Whether the destination has the repository at all (its tag list answers)."""
-        return self._present(registry, repository, f"/v2/{repository}/tags/list?n=1")
+        return self._present(registry, repository, "GET", f"/v2/{repository}/tags/list?n=1")
 
     def blob_present(self, registry: str, repository: str, digest: str) -> bool:
         """Whether the destination repository holds the blob, so that skopeo will skip it."""
-        return self._present(registry, repository, f"/v2/{repository}/blobs/{digest}")
+        return self._present(registry, repository, "HEAD", f"/v2/{repository}/blobs/{digest}")

@@ -47,9 +47,11 @@ class BlobScheduler(Generic[T]):
         users = Counter(digest for task_missing in missing.values() for digest in task_missing)
         weight = {key: sum(size * users[digest] for digest, size in task_missing.items())
                   for key, task_missing in missing.items()}
-        self._by_weight = sorted(tasks, key=lambda task: -weight[id(task)])  # stable: plan order among equals
-        self._by_size = sorted(tasks, key=lambda task: sum((self._facts[id(task)][1] or {}).values()))
-        self._pending: Set[int] = {id(task) for task in tasks}
+        # the tasks not started yet, in both orders: a task leaves both when it starts, so picks scan only these
+        self._by_weight: Dict[int, T] = {  # stable: plan order among equals
+            id(task): task for task in sorted(tasks, key=lambda task: -weight[id(task)])}
+        self._by_size: Dict[int, T] = {id(task): task for task in sorted(
+            tasks, key=lambda task: sum((self._facts[id(task)][1] or {}).values()))}
         self._small_lane = small_lane and len(tasks) > 1
         self._small_running: Optional[int] = None
         self._in_repository: Dict[str, Set[str]] = {repo: set(digests) for repo, digests in present.items()}
@@ -88,7 +90,7 @@ class BlobScheduler(Generic[T]):
 
     def _start(self, task: T, claims) -> T:
         repository, fetch, link = claims
-        self._pending.discard(id(task))
+        del self._by_weight[id(task)], self._by_size[id(task)]
         if fetch is None:
             self._exclusive[repository] += 1
         else:
@@ -98,9 +100,9 @@ class BlobScheduler(Generic[T]):
         self._claim(task)
         return task
 
-    def _pick(self, order: List[T]) -> Optional[T]:
-        for task in order:
-            if id(task) in self._pending and self._ready(task):
+    def _pick(self, order: Dict[int, T]) -> Optional[T]:
+        for task in order.values():  # _start changes `order`: safe only because it returns at once
+            if self._ready(task):
                 claims = self._claims(task)
                 if claims is not None and self._admit(task):
                     return self._start(task, claims)
@@ -110,7 +112,7 @@ class BlobScheduler(Generic[T]):
         """The next task that can start now; waits while none can; None when all have started."""
         with self._condition:
             while True:
-                if self._stopped or not self._pending:
+                if self._stopped or not self._by_weight:
                     return None
                 if self._small_lane and self._small_running is None and self._running:
                     task = self._pick(self._by_size)
@@ -143,7 +145,8 @@ class BlobScheduler(Generic[T]):
         """Start nothing more; returns the tasks that never started."""
         with self._condition:
             self._stopped = True
-            never_started = [task for task in self._by_weight if id(task) in self._pending]
-            self._pending.clear()
+            never_started = list(self._by_weight.values())
+            self._by_weight.clear()
+            self._by_size.clear()
             self._condition.notify_all()
             return never_started
