@@ -7,6 +7,7 @@ pulled by tag into ImageTagMirrorSets, one object per family (release,
 operator, generic); catalogs get a CatalogSource each.
 """
 
+import json
 import re
 import shutil
 import time
@@ -19,7 +20,7 @@ from skomirror import __version__
 from skomirror.collectors.types import ImageKind
 from skomirror.imageref import ImageRef
 from skomirror.plan import PlannedImage
-from skomirror.release.signatures import configmap_json, signature_configmap
+from skomirror.release.signatures import signature_configmap
 
 IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
 CATALOG_NAMESPACE = "openshift-marketplace"
@@ -89,7 +90,8 @@ def catalog_source_name(destination: ImageRef) -> str:
     return f"cs-{destination.path.rsplit('/', 1)[-1]}-{suffix}".replace(".", "-")
 
 
-def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[str, dict, dict]:
+def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[dict, dict]:
+    """The CatalogSource (from the user's template, if any) and ClusterCatalog of one mirrored catalog."""
     destination = ImageRef.parse(image.destination)
     name = catalog_source_name(destination)
     source = dict(template or {}, apiVersion="operators.coreos.com/v1alpha1", kind="CatalogSource")
@@ -100,7 +102,7 @@ def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[str,
     cluster_catalog = {"apiVersion": "olm.operatorframework.io/v1", "kind": "ClusterCatalog",
                        "metadata": {"name": "cc" + name[2:], "annotations": _annotations()},
                        "spec": {"source": {"type": "Image", "image": {"ref": str(destination)}}}}
-    return name, source, cluster_catalog
+    return source, cluster_catalog
 
 
 def load_template(path: Path, warn: Callable[[str], None]) -> Optional[dict]:
@@ -149,13 +151,13 @@ def write_cluster_resources(images: List[PlannedImage], directory: Path, reposit
         (directory / "updateService.yaml").write_text(_dump([service], separated=False))
         written.append(directory / "updateService.yaml")
     if signatures:
-        configmap = signature_configmap(signatures)
-        (directory / "signature-configmap.json").write_text(configmap_json(signatures))
+        configmap = signature_configmap(signatures, _annotations())  # one object: .json and .yaml agree
+        (directory / "signature-configmap.json").write_text(json.dumps(configmap, indent=2) + "\n")
         (directory / "signature-configmap.yaml").write_text(_dump([configmap], separated=False))
         written += [directory / "signature-configmap.json", directory / "signature-configmap.yaml"]
     for image in images:
         if image.kind is ImageKind.OPERATOR_CATALOG:
-            _, catalog_source, cluster_catalog = catalog_objects(image, templates.get(image.origin))
+            catalog_source, cluster_catalog = catalog_objects(image, templates.get(image.origin))
             for document in (catalog_source, cluster_catalog):
                 path = directory / f"{document['metadata']['name']}.yaml"
                 path.write_text(_dump([document], separated=False))

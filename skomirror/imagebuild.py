@@ -11,9 +11,11 @@ import io
 import json
 import tarfile
 from dataclasses import dataclass
-from typing import Dict, Iterable, List
+from typing import Callable, Dict, Iterable, List
 
-from skomirror.manifests import DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_LAYER_GZIP
+from skomirror.manifests import (DOCKER_CONFIG, DOCKER_LAYER_GZIP, DOCKER_MANIFEST, OCI_CONFIG, OCI_LAYER_GZIP,
+                                 parse_manifest)
+from skomirror.store import Store
 
 
 def sha256_digest(data: bytes) -> str:
@@ -72,3 +74,23 @@ def appended_config(config: dict, layers: List[BuiltLayer], created_by: str) -> 
     rootfs.setdefault("diff_ids", []).extend(layer.diff_id for layer in layers)
     updated.setdefault("history", []).extend({"created_by": created_by} for _ in layers)
     return updated
+
+
+def append_layers(target: Store, manifest_bytes: bytes, config: dict, layers: List[BuiltLayer], created_by: str,
+                  edit: Callable[[dict], None]) -> bytes:
+    """The image manifest `manifest_bytes` (whose config is `config`) with `layers` on top; returns the new manifest.
+
+    The catalog rebuild and the graph image both extend an image this way; one place keeps their manifests
+    built alike. `edit` changes the config's `config` section (Cmd, Labels); the new config and layers are
+    stored in `target`, the returned manifest is not.
+    """
+    media_type = parse_manifest(manifest_bytes).media_type
+    new_config = appended_config(config, layers, created_by)
+    edit(new_config.setdefault("config", {}))
+    config_bytes = canonical_json(new_config)
+    document = json.loads(manifest_bytes)
+    document["config"] = {"mediaType": DOCKER_CONFIG if media_type == DOCKER_MANIFEST else OCI_CONFIG,
+                          "digest": target.put_blob(config_bytes), "size": len(config_bytes)}
+    document["layers"] = list(document.get("layers") or []) + \
+        [dict(layer.descriptor(media_type), digest=target.put_blob(layer.data)) for layer in layers]
+    return canonical_json(document)

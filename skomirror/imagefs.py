@@ -4,6 +4,7 @@ import gzip
 import io
 import json
 import tarfile
+from pathlib import PurePosixPath
 from typing import Iterator, List, Optional, Tuple
 
 from skomirror.errors import SkomirrorError
@@ -34,6 +35,18 @@ def image_config(store: Store, manifest: Manifest) -> dict:
 def layer_digests(store: Store, manifest: Manifest) -> List[str]:
     """The layers in order, repeats included (the parsed manifest keeps each digest once)."""
     return [layer["digest"] for layer in json.loads(store.read_blob(manifest.digest)).get("layers") or []]
+
+
+def member_path(name: str) -> Optional[PurePosixPath]:
+    """A tar member's name as a path relative to the image root, or None for the root itself or a `..` name.
+
+    One rule for every reader: `./a`, `/a` and `a` are the same file, and only a leading `/` is stripped
+    (a name that starts with dots, like `..a`, is kept as it is).
+    """
+    path = PurePosixPath(name.lstrip("/")) if name not in ("", ".", "./") else None
+    if path is None or ".." in path.parts:
+        return None
+    return PurePosixPath(*[part for part in path.parts if part != "."]) if path.parts else None
 
 
 def layer_members(store: Store, digest: str) -> Iterator[Tuple[tarfile.TarInfo, Optional[bytes]]]:

@@ -35,6 +35,11 @@ class Store:
         self.blobs = self.root / "blobs"
         self.layouts = self.root / "layouts"
 
+    @property
+    def signatures(self) -> Path:
+        """Where release signatures are kept, so every user of the store finds them in one place."""
+        return self.root / SIGNATURES
+
     def prepare(self) -> "Store":
         for directory in (self.blobs / "sha256", self.layouts):
             directory.mkdir(parents=True, exist_ok=True)

@@ -14,12 +14,12 @@ import json
 import os
 import shutil
 from pathlib import Path, PurePosixPath
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 from skomirror.catalog.fbc import CatalogError
-from skomirror.imagefs import image_config, layer_digests, layer_members, platform_manifest
-from skomirror.imagebuild import BuiltLayer, appended_config, build_layer, canonical_json
-from skomirror.manifests import DOCKER_CONFIG, DOCKER_MANIFEST, OCI_CONFIG, parse_manifest
+from skomirror.imagefs import image_config, layer_digests, layer_members, member_path, platform_manifest
+from skomirror.imagebuild import BuiltLayer, append_layers, build_layer, canonical_json
+from skomirror.manifests import parse_manifest
 from skomirror.naming import MirrorName
 from skomirror.store import Store
 
@@ -34,13 +34,6 @@ def configs_dir(config: dict) -> str:
     return labels.get(CONFIGS_LABEL) or DEFAULT_CONFIGS
 
 
-def _relative(name: str) -> Optional[PurePosixPath]:
-    path = PurePosixPath(name.lstrip("/")) if name not in ("", ".", "./") else None
-    if path is None or ".." in path.parts:
-        return None
-    return PurePosixPath(*[part for part in path.parts if part != "."]) if path.parts else None
-
-
 def extract_configs(store: Store, digest: str, target: Path) -> Path:
     """Write the FBC directory of the catalog image `digest` (from `store`) into `target`; returns it."""
     manifest = platform_manifest(store, parse_manifest(store.read_blob(digest)))
@@ -49,7 +42,7 @@ def extract_configs(store: Store, digest: str, target: Path) -> Path:
     for layer in layer_digests(store, manifest):
         members = list(layer_members(store, layer))
         for member, _ in members:  # whiteouts hide what lower layers had
-            path = _relative(member.name)
+            path = member_path(member.name)
             if path is None or not path.name.startswith(WHITEOUT):
                 continue
             opaque = path.name == OPAQUE
@@ -57,7 +50,7 @@ def extract_configs(store: Store, digest: str, target: Path) -> Path:
             for existing in [p for p in files if hidden in p.parents or (p == hidden and not opaque)]:
                 del files[existing]
         for member, content in members:
-            path = _relative(member.name)
+            path = member_path(member.name)
             if path is None or path.name.startswith(WHITEOUT) or content is None:
                 continue
             if path == root or root in path.parents:
@@ -83,24 +76,19 @@ def _fbc_layers(configs: Path, old_root: str) -> List[BuiltLayer]:
     return [whiteout, build_layer(files, directories=["configs"])]
 
 
+def _serve_configs(settings: dict) -> None:
+    """The rebuilt catalog serves the filtered FBC from /configs, wherever the original kept its own."""
+    settings["Cmd"] = ["serve", DEFAULT_CONFIGS]
+    settings.setdefault("Labels", {})[CONFIGS_LABEL] = DEFAULT_CONFIGS
+
+
 def _rebuild_platform(store: Store, target: Store, manifest_bytes: bytes, configs: Path) -> Tuple[bytes, str]:
-    document = json.loads(manifest_bytes)
     manifest = parse_manifest(manifest_bytes)
     config = image_config(store, manifest)
     layers = _fbc_layers(configs, configs_dir(config))
-    new_config = appended_config(config, layers, "skomirror: filtered catalog")
-    settings = new_config.setdefault("config", {})
-    settings["Cmd"] = ["serve", DEFAULT_CONFIGS]
-    settings.setdefault("Labels", {})[CONFIGS_LABEL] = DEFAULT_CONFIGS
-    config_bytes = canonical_json(new_config)
     for layer in manifest.blobs[1:]:
         _share_blob(store, target, layer.digest)
-    config_type = DOCKER_CONFIG if manifest.media_type == DOCKER_MANIFEST else OCI_CONFIG
-    document["config"] = {"mediaType": config_type, "digest": target.put_blob(config_bytes),
-                          "size": len(config_bytes)}
-    document["layers"] = list(document.get("layers") or []) + \
-        [dict(layer.descriptor(manifest.media_type), digest=target.put_blob(layer.data)) for layer in layers]
-    rebuilt = canonical_json(document)
+    rebuilt = append_layers(target, manifest_bytes, config, layers, "skomirror: filtered catalog", _serve_configs)
     return rebuilt, target.put_blob(rebuilt)
 
 

@@ -8,7 +8,7 @@ IDMS of clusters mirrored by oc-mirror keep working. With `graph: true`, the
 graph-data image is built too.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
@@ -18,7 +18,7 @@ from skomirror.errors import InvalidReference
 from skomirror.imagefs import ImageReadError
 from skomirror.imageref import ImageRef
 from skomirror.release.cincinnati import OCP_UPDATE_URL, OKD_UPDATE_URL, ReleaseCollectionError, UpdateService
-from skomirror.release.graph_image import GRAPH_IMAGE, build_graph_image, read_graph_data
+from skomirror.release.graph_image import GRAPH_IMAGE, build_graph_image, graph_files, read_graph_data
 from skomirror.release.payload import Payload, read_payload
 from skomirror.release.selection import ChannelRequest, select_releases
 from skomirror.release.signatures import fetch_signature, save_signature
@@ -56,10 +56,10 @@ def _refuse_unsupported(platform: Platform) -> None:
         raise ReleaseCollectionError(f"{platform.where}: kubeVirtContainer is not supported yet; remove it")
 
 
-def _selected_payloads(platform: Platform, context: ReleaseContext) -> List[Tuple[str, str, str]]:
-    """(arch, version or "", payload reference) for every release to mirror."""
+def _selected_payloads(platform: Platform, context: ReleaseContext) -> List[Tuple[str, str]]:
+    """(arch or "", payload reference) for every release to mirror; the version is read from the payload."""
     if platform.release:
-        return [("", "", platform.release)]
+        return [("", platform.release)]
     chosen = []
     for arch in platform.architectures or ["amd64"]:
         for kind in ("ocp", "okd"):
@@ -68,8 +68,7 @@ def _selected_payloads(platform: Platform, context: ReleaseContext) -> List[Tupl
             if requests:
                 url = context.update_url or (OKD_UPDATE_URL if kind == "okd" else OCP_UPDATE_URL)
                 service = UpdateService(url, save_dir=context.graphs)
-                chosen += [(arch, str(r.version), r.payload)
-                           for r in select_releases(service, arch, requests, context.warn)]
+                chosen += [(arch, r.payload) for r in select_releases(service, arch, requests, context.warn)]
     if platform.channels and not chosen:
         raise ReleaseCollectionError(f"{platform.where}: no release images found")
     return chosen
@@ -86,13 +85,15 @@ def _signature(digest: str, context: ReleaseContext) -> None:
 
 
 def _graph_image(platform: Platform, context: ReleaseContext) -> CollectedImage:
+    """The graph-data tarball is read and checked first: a bad --graph-data fails before the base image is pulled."""
+    files = graph_files(read_graph_data(context.graph_data), f"--graph-data {context.graph_data}")
     base = ImageRef.parse(context.graph_base_image)
     fetched = context.fetch([CollectedImage(base, context.graph_base_image, ImageKind.GRAPH, platform.where)])
     digest, error = fetched[context.graph_base_image]
     if digest is None:
         raise ReleaseCollectionError(f"{platform.where}: graph: true needs the base image "
                                      f"{context.graph_base_image}: {error}")
-    build_graph_image(context.store, digest, read_graph_data(context.graph_data))
+    build_graph_image(context.store, digest, files)
     return CollectedImage(GRAPH_SOURCE, f"graph data from {context.graph_data}", ImageKind.GRAPH, platform.where,
                           source_store=context.store)
 
@@ -102,13 +103,13 @@ def collect(platform: Platform, context: ReleaseContext) -> Tuple[List[Collected
     selected = _selected_payloads(platform, context)
     try:
         pulls = [CollectedImage(ImageRef.parse(payload), payload, ImageKind.RELEASE, platform.where)
-                 for _, _, payload in selected]
+                 for _, payload in selected]
     except InvalidReference as exc:
         raise ReleaseCollectionError(f"{platform.where}: release payload: {exc}") from None
     fetched = context.fetch(pulls)
     images: List[CollectedImage] = []
     reports: Dict[str, ReleaseReport] = {}
-    for (arch, _, reference), pull in zip(selected, pulls):
+    for (arch, reference), pull in zip(selected, pulls):
         digest, error = fetched[reference]
         if digest is None:
             raise ReleaseCollectionError(f"{platform.where}: release {reference} cannot be pulled: {error}")
@@ -117,8 +118,8 @@ def collect(platform: Platform, context: ReleaseContext) -> Tuple[List[Collected
         except (ImageReadError, MissingFromStore) as exc:
             raise ReleaseCollectionError(f"{platform.where}: release {reference}: {exc}") from None
         if arch and payload.architecture != arch:
-            payload = Payload(payload.version, arch, payload.components)
-        source = ImageRef(pull.source.registry, pull.source.path, pull.source.tag, digest)
+            payload = replace(payload, architecture=arch)
+        source = replace(pull.source, digest=digest)
         images.append(CollectedImage(source, reference, ImageKind.RELEASE, platform.where, RELEASE_IMAGES,
                                      payload.tag))
         for component in payload.components:

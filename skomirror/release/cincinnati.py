@@ -24,7 +24,6 @@ from skomirror.errors import EXIT_RELEASE, SkomirrorError
 OCP_UPDATE_URL = "https://api.openshift.com/api/upgrades_info/v1/graph"
 OKD_UPDATE_URL = "https://origin-release.ci.openshift.org/graph"
 GRAPH_PATH = "/api/upgrades_info/v1/graph"
-ARCHITECTURES = ("amd64", "arm64", "ppc64le", "s390x", "multi")
 ARCH_TAGS = {"amd64": "x86_64", "arm64": "aarch64", "ppc64le": "ppc64le", "s390x": "s390x", "multi": "multi"}
 
 

@@ -7,10 +7,9 @@ per component, each `from` a digest reference) and `release-metadata` are found.
 
 import json
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Dict, List
 
-from skomirror.imagefs import image_config, layer_digests, layer_members, platform_manifest
+from skomirror.imagefs import image_config, layer_digests, layer_members, member_path, platform_manifest
 from skomirror.manifests import parse_manifest
 from skomirror.release.cincinnati import ARCH_TAGS, ReleaseCollectionError
 from skomirror.store import Store
@@ -41,17 +40,13 @@ class Payload:
         return f"{self.tag}-{component.name}"[:MAX_TAG]
 
 
-def _normalized(name: str) -> str:
-    return str(PurePosixPath(name.lstrip("./").lstrip("/")))
-
-
 def read_payload(store: Store, digest: str, where: str) -> Payload:
     top = parse_manifest(store.read_blob(digest))
     manifest = platform_manifest(store, top)
     found: Dict[str, bytes] = {}
     for layer in reversed(layer_digests(store, manifest)):
         for member, content in layer_members(store, layer):
-            name = _normalized(member.name)
+            name = str(member_path(member.name) or "")
             if name in (IMAGE_REFERENCES, RELEASE_METADATA) and name not in found and content is not None:
                 found[name] = content
         if len(found) == 2:

@@ -5,14 +5,10 @@ messages, checked by the cluster-version operator with Red Hat's keys).
 """
 
 import base64
-import json
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Dict, Iterable
-
-from skomirror import __version__
 
 SIGNATURE_URL = "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release"
 CONFIGMAP_NAME = "mirrored-release-signatures"
@@ -47,14 +43,10 @@ def load_signatures(directory: Path, digests: Iterable[str]) -> Dict[str, bytes]
     return found
 
 
-def signature_configmap(signatures: Dict[str, bytes]) -> dict:
+def signature_configmap(signatures: Dict[str, bytes], annotations: Dict[str, str]) -> dict:
+    """The ConfigMap the cluster-version operator reads; `annotations` come from the caller, like every resource's."""
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": CONFIGMAP_NAME, "namespace": CONFIGMAP_NAMESPACE, "labels": {SIGNATURE_LABEL: ""},
-                         "annotations": {"createdAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                         "createdBy": "skomirror", "skomirror_version": __version__}},
+                         "annotations": annotations},
             "binaryData": {signature_key(digest): base64.b64encode(data).decode()
                            for digest, data in sorted(signatures.items())}}
-
-
-def configmap_json(signatures: Dict[str, bytes]) -> str:
-    return json.dumps(signature_configmap(signatures), indent=2) + "\n"

@@ -1,11 +1,10 @@
 """Small OpenShift-shaped release payloads: release-manifests with image-references and release-metadata."""
 
-import io
 import json
-import tarfile
 from dataclasses import dataclass
 from typing import Dict, List
 
+from skomirror.imagebuild import gzip_bytes, tar_bytes
 from skomirror.testkit.images import Image, make_image, make_layer, simple_image
 
 COMPONENT_REPOSITORY = "openshift-release-dev/ocp-v4.0-art-dev"
@@ -59,15 +58,9 @@ def seed_releases(registry, versions: List[str], component_names: List[str]) -> 
 
 
 def graph_data_tarball(channels: Dict[str, List[str]]) -> bytes:
-    """A cincinnati-graph-data tarball: version, channels/<name>.yaml, one blocked edge."""
+    """A cincinnati-graph-data tarball: version, channels/<name>.yaml, one blocked edge (the same bytes each time)."""
     files = {"./version": b"1.1.0\n", "./blocked-edges/4.0.0.yaml": b"to: 4.0.0\nfrom: .*\n"}
     for name, versions in channels.items():
         files[f"./channels/{name}.yaml"] = (f"name: {name}\nversions:\n" +
                                             "".join(f"- {v}\n" for v in versions)).encode()
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, data in sorted(files.items()):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return gzip_bytes(tar_bytes(files))  # reproducible: no gzip timestamp, so the graph image digest is stable

@@ -11,7 +11,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Dict, List, Optional, Sequence, Tuple
 
-GRAPH_PATH = "/api/upgrades_info/v1/graph"
+from skomirror.release.cincinnati import GRAPH_PATH  # the stub answers where the client asks
 
 
 def graph_document(releases: Sequence[Tuple[str, str]], edges: Sequence[Tuple[str, str]],

@@ -20,7 +20,7 @@ def test_a_fetched_signature_is_kept_and_becomes_configmap_binary_data(tmp_path)
         _signature(DIGEST, context(tmp_path, f"{stub.url}/signatures"))
     assert stub.requests == [f"/signatures/sha256={'ab' * 32}/signature-1"]
     found = load_signatures(tmp_path / "signatures", [DIGEST])
-    configmap = signature_configmap(found)
+    configmap = signature_configmap(found, {})
     assert configmap["metadata"]["labels"] == {"release.openshift.io/verification-signatures": ""}
     assert configmap["binaryData"] == {f"sha256-{'ab' * 32}-1": "iVBHUA=="}
 
