@@ -9,14 +9,15 @@ from typing import List, Optional
 import click
 
 from skomirror import __version__
+from skomirror.config.model import image_reference
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.retry import RetryPolicy
 from skomirror.run import run
-from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 from skomirror.skopeo import RegistryAccess
+from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 
 PROG = "skomirror"
 
@@ -84,6 +85,21 @@ class DateType(click.ParamType):
             self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
 
 
+class ImageType(click.ParamType):
+    """An image reference checked as the ISC's are, so a bad one is a usage error, not a traceback later.
+
+    The value stays the text the user wrote: the collectors parse it again where they use it.
+    """
+
+    name = "IMAGE"
+
+    def convert(self, value, param, ctx):
+        problem = image_reference(value)
+        if problem:
+            self.fail(problem, param, ctx)
+        return value
+
+
 @cli.command("run")
 @click.argument("paths", nargs=-1, required=True, metavar="[CONFIG] DEST")
 @click.option("--from", "from_dir", metavar="file://DIR",
@@ -119,7 +135,7 @@ class DateType(click.ParamType):
                    "[default: $UPDATE_URL_OVERRIDE, else OpenShift's].")
 @click.option("--graph-data", default=GRAPH_DATA_URL, show_default=True, metavar="URL|FILE",
               help="cincinnati-graph-data tarball for graph: true.")
-@click.option("--graph-base-image", default=GRAPH_BASE_IMAGE, show_default=True, metavar="IMAGE",
+@click.option("--graph-base-image", type=ImageType(), default=GRAPH_BASE_IMAGE, show_default=True, metavar="IMAGE",
               help="Base image of the graph-data image.")
 @click.option("--signature-url", envvar="OCP_SIGNATURE_URL", default=SIGNATURE_URL, show_default=True,
               metavar="URL", help="Where release signatures are fetched from [$OCP_SIGNATURE_URL].")

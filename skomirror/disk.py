@@ -25,7 +25,7 @@ from skomirror.imageref import ImageRef
 from skomirror.executor import COPIED, SKIPPED, ImageRecord
 from skomirror.progress import format_bytes
 from skomirror.shipments import History, Shipment, find_shipments
-from skomirror.store import SIGNATURES, Store
+from skomirror.store import Store
 
 FREE_SPACE_OVERRIDE = "SKOMIRROR_FREE_SPACE_BYTES"  # for tests: pretend the disk has this many bytes free
 
@@ -114,7 +114,7 @@ def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, 
         layout = store.layout(record.image.name)
         entries += [_entry(store, layout / "oci-layout"), _entry(store, layout / "index.json")]
     entries += [_entry(store, store.blob_path(digest)) for digest in sorted(plan.new)]
-    signatures = store.root / SIGNATURES
+    signatures = store.signatures
     entries += [_entry(store, path) for path in sorted(signatures.glob("*"))] if signatures.is_dir() else []
 
     archive_dir.mkdir(parents=True, exist_ok=True)
@@ -174,15 +174,12 @@ def receive_shipments(from_dir: Path, store: Store, say: Callable[[str], None]) 
 
 def shipment_images(shipments: List[Shipment]) -> List[CollectedImage]:
     """What disk to mirror pushes: every image the received shipments carry, the newest shipment winning."""
-    latest: Dict[str, tuple] = {}
+    latest: Dict[str, CollectedImage] = {}  # a later shipment replaces the image but keeps its place
     for shipment in shipments:
         for index, entry in enumerate(shipment.images):
-            latest[entry["name"]] = (shipment, index, entry)
-    images = []
-    for name, (shipment, index, entry) in latest.items():
-        path, _, tag = name.rpartition(":")
-        images.append(CollectedImage(ImageRef.parse(entry["source"]), entry["origin"],
-                                     ImageKind[entry.get("kind", ImageKind.ADDITIONAL.name)],
-                                     Where(shipment.manifest_name, 0, f"images[{index}]"), path, tag,
-                                     requires=tuple(entry.get("requires") or ())))
-    return images
+            path, _, tag = entry["name"].rpartition(":")
+            latest[entry["name"]] = CollectedImage(ImageRef.parse(entry["source"]), entry["origin"],
+                                                   ImageKind[entry.get("kind", ImageKind.ADDITIONAL.name)],
+                                                   Where(shipment.manifest_name, 0, f"images[{index}]"), path, tag,
+                                                   requires=tuple(entry.get("requires") or ()))
+    return list(latest.values())

@@ -4,15 +4,22 @@ from typing import Callable, List, Optional
 
 from skomirror.collectors import CatalogReport, Collected
 from skomirror.executor import FAILED, PENDING, SKIPPED, ImageRecord
+from skomirror.meter import ByteMeter
 from skomirror.outputs import missing_text
 from skomirror.progress import format_bytes
 from skomirror.workspace import Workspace
 
 
 def total_size(records: List[ImageRecord]) -> Optional[int]:
-    """Bytes to copy, or None when some image's size is unknown."""
-    sizes = [record.size for record in records]
-    return None if any(size is None for size in sizes) else sum(sizes)
+    """Bytes to copy, or None when some image's size is unknown.
+
+    Counted as the real run's meter counts them, each shared blob once, so the
+    dry run does not promise more than the run moves (the run also leaves out
+    blobs the destination holds, which a dry run does not ask for).
+    """
+    if any(record.size is None for record in records):
+        return None
+    return ByteMeter(records, lambda record: None).total
 
 
 def catalog_lines(report: CatalogReport) -> List[str]:

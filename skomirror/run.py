@@ -30,12 +30,11 @@ from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, res
 from skomirror.plan import Plan, make_plan
 from skomirror.processes import ChildProcesses
 from skomirror.registry_client import RegistryClient
-from skomirror.release.signatures import load_signatures
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
+from skomirror.release.signatures import load_signatures
 from skomirror.reports import dry_run_report
 from skomirror.runner import SkopeoRunner
 from skomirror.shipments import History
-from skomirror.store import SIGNATURES
 from skomirror.skopeo import CopySettings, Skopeo, check_authfile
 from skomirror.store import Store
 from skomirror.workflows import DISK_TO_MIRROR, MIRROR_TO_DISK, RunOptions, Workflow, choose_workflow, \
@@ -92,6 +91,12 @@ class Run:
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
 
+    def _runner_into(self, store: Optional[Store]) -> SkopeoRunner:
+        """The run's runner, told that `store` (when writing into one) shares its blobs across images."""
+        settings = dataclasses.replace(self.runner.settings,
+                                       destination_shared_blobs=store.blobs if store is not None else None)
+        return dataclasses.replace(self.runner, settings=settings)
+
     # --- collect ---
 
     def _fetch_into(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, tuple]]:
@@ -101,10 +106,9 @@ class Run:
             store.prepare()
             target = StoreEndpoint(store)
             plan = make_plan(images, RegistryEndpoint(), target)
-            runner = dataclasses.replace(self.runner, settings=dataclasses.replace(
-                self.runner.settings, destination_shared_blobs=store.blobs))
             records = self._records(plan, "fetch")
-            self._execute(Executor(runner, target, self.options.parallel_images, self._advance), records, CATALOGS)
+            self._execute(Executor(self._runner_into(store), target, self.options.parallel_images, self._advance),
+                          records, CATALOGS)
             return {record.image.origin: (record.digest if record.status in (COPIED, SKIPPED) else None,
                                           record.failure.one_line if record.failure else "interrupted")
                     for record in records}
@@ -130,7 +134,7 @@ class Run:
         operator_context = OperatorContext(catalogs, Store(self.workspace.root / "filtered-catalogs").prepare(),
                                            self.workspace.root / "catalog-configs", self._fetch_into(catalogs))
         options, store = self.options, self.release_store
-        release_context = ReleaseContext(store, self._fetch_into(store), store.root / SIGNATURES,
+        release_context = ReleaseContext(store, self._fetch_into(store), store.signatures,
                                          self.workspace.root / "release-graphs", options.update_url,
                                          options.graph_data, options.graph_base_image, options.signature_url,
                                          options.require_signatures, self.warn)
@@ -200,9 +204,7 @@ class Run:
         self.workspace.write(self.workspace.mapping, mapping_text(self.plan))
         if self.options.rerun_failed:
             self._keep_only_last_failures()
-        settings = dataclasses.replace(self.runner.settings, destination_shared_blobs=self.workflow.store.blobs
-                                       if self.workflow.mode == MIRROR_TO_DISK else None)
-        runner = dataclasses.replace(self.runner, settings=settings)
+        runner = self._runner_into(self.workflow.store if self.workflow.mode == MIRROR_TO_DISK else None)
         self.records = self._records(self.plan)
         executor = Executor(runner, target, self.options.parallel_images, self._finished,
                             trusted=self.journal.trusted())
@@ -246,7 +248,7 @@ class Run:
         templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), self.warn)
                      for operator in (self.config.mirror.operators if self.config else [])
                      if operator.target_catalog_source_template}
-        signatures = load_signatures(self.release_store.root / SIGNATURES,
+        signatures = load_signatures(self.release_store.signatures,
                                      [r.digest for r in self.records if r.image.kind is ImageKind.RELEASE and r.digest])
         written = write_cluster_resources(present, self.workspace.cluster_resources,
                                           self.options.max_nested_paths > 0, templates, signatures)

@@ -6,22 +6,25 @@ only what was kept, and hand the plan every kept bundle image, every related
 image, and the catalog itself. A bundle waits for its related images.
 """
 
+import dataclasses
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+import os
+import shutil
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
 from skomirror.catalog.fbc import Catalog, CatalogError, load_catalog, write_catalog
-from skomirror.catalog.filter import CatalogFilter, ChannelFilter, PackageFilter, filter_catalog
+from skomirror.catalog.filter import CatalogFilter, ChannelFilter, FilterError, PackageFilter, filter_catalog
 from skomirror.catalog.image import extract_configs, rebuild_catalog
 from skomirror.catalog.semver import InvalidVersion, Version, VersionRange
 from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import Operator
 from skomirror.errors import EXIT_OPERATOR, InvalidReference, SkomirrorError
 from skomirror.imageref import ImageRef
-from skomirror.naming import MirrorName, digest_tag, mirror_name
 from skomirror.imagefs import ImageReadError
+from skomirror.naming import MirrorName, digest_tag, mirror_name
 from skomirror.store import MissingFromStore, Store
 
 
@@ -71,11 +74,12 @@ def catalog_filter(operator: Operator, catalog: str) -> CatalogFilter:
     return CatalogFilter(catalog, packages, operator.full)
 
 
-def _filter_key(operator: Operator, digest: str) -> str:
-    """Like oc-mirror's filter digest: the entry without its target fields, on this catalog digest."""
-    entry = {key: value for key, value in asdict(operator).items()
-             if key not in ("where", "target_catalog", "target_tag", "target_catalog_source_template")}
-    entry["catalog"] = digest
+def _filter_key(spec: CatalogFilter, digest: str) -> str:
+    """Names the filtered FBC after what decides it: the filter (no file/line in it) on this catalog digest.
+
+    The ISC entry itself would not do: its `where` moves when a line is added above it.
+    """
+    entry = dataclasses.asdict(dataclasses.replace(spec, catalog=digest))  # spec.catalog only words messages
     return hashlib.md5(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -94,13 +98,11 @@ def _images_of(catalog: Catalog, operator: Operator) -> List[CollectedImage]:
         references = list(dict.fromkeys([bundle.image] + bundle.related_images))
         parsed = []
         for reference in [r for r in references if r]:
-            if reference.startswith("oci://"):
-                raise OperatorCollectionError(f"{where}: related image {reference}: oci:// is not supported in "
-                                              "operator catalogs")
-            try:
+            try:  # ImageRef.parse refuses oci:// and other transports itself
                 parsed.append((reference, ImageRef.parse(reference)))
             except InvalidReference as exc:
-                raise OperatorCollectionError(f"{where}: related image {reference!r}: {exc}") from None
+                role = "bundle image" if reference == bundle.image else "related image"
+                raise OperatorCollectionError(f"{where}: {role} {reference!r}: {exc}") from None
         related = tuple(ref.pull_spec for text, ref in parsed if text != bundle.image)
         for text, ref in parsed:
             is_bundle = text == bundle.image
@@ -118,27 +120,43 @@ def _report(operator: Operator, digest: str, rebuilt: bool, catalog: Catalog, im
                          len({i.source.pull_spec for i in images if i.kind is ImageKind.OPERATOR_RELATED}))
 
 
+def extracted_configs(store: Store, digest: str, configs: Path) -> Path:
+    """The FBC of catalog `digest` in `configs`, extracted once per digest.
+
+    Extraction goes to a sibling directory renamed into place when complete, so
+    a run stopped half way (Ctrl-C) never leaves a `configs` that looks done.
+    """
+    if configs.is_dir():
+        return configs
+    partial = configs.with_name(configs.name + ".partial")
+    if partial.exists():  # left by an interrupted run
+        shutil.rmtree(partial)
+    extract_configs(store, digest, partial)
+    os.replace(partial, configs)
+    return configs
+
+
 def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: OperatorContext):
     name = mirror_name(source)
     key = Store.layout_key(name)
-    configs = context.work / key / digest.split(":")[1] / "configs"
+    work = context.work / key / digest.split(":")[1]
     try:
-        if not configs.is_dir() or not any(configs.iterdir()):
-            extract_configs(context.catalogs, digest, configs)
-        catalog = load_catalog(configs)
+        catalog = load_catalog(extracted_configs(context.catalogs, digest, work / "configs"))
         whole = operator.full and not operator.packages
-        selected = catalog if whole else filter_catalog(catalog, catalog_filter(operator, operator.catalog))
+        spec = None if whole else catalog_filter(operator, operator.catalog)
+        selected = catalog if spec is None else filter_catalog(catalog, spec)
+    except FilterError as exc:  # its message names the catalog: the filter carries operator.catalog
+        raise OperatorCollectionError(f"{operator.where}: {exc}") from None
     except (CatalogError, ImageReadError, MissingFromStore) as exc:
-        message = str(exc) if str(exc).startswith("catalog ") else f"catalog {operator.catalog}: {exc}"
-        raise OperatorCollectionError(f"{operator.where}: {message}") from None
+        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {exc}") from None
     images = _images_of(selected, operator)
     pinned = ImageRef(source.registry, source.path, source.tag, digest)
     target_repo = operator.target_catalog or source.path
-    if whole:  # copied unchanged, as oc-mirror does
+    if spec is None:  # the whole catalog: copied unchanged, as oc-mirror does
         catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
                                        target_repo, operator.target_tag or source.tag)
     else:
-        filtered = context.work / key / digest.split(":")[1] / f"filtered-{_filter_key(operator, digest)}"
+        filtered = work / f"filtered-{_filter_key(spec, digest)}"
         write_catalog(selected, filtered)
         provisional = MirrorName(target_repo, operator.target_tag or source.tag or "filtered")
         rebuilt = rebuild_catalog(context.catalogs, digest, filtered, context.rebuilt, provisional)
@@ -148,7 +166,7 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
                                 json.loads(context.rebuilt.read_blob(rebuilt)).get("mediaType", ""))
         catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
                                        target_repo, tag, source_store=context.rebuilt)
-    return images + [catalog_image], _report(operator, digest, not whole, selected, images)
+    return images + [catalog_image], _report(operator, digest, spec is not None, selected, images)
 
 
 def collect(operators: List[Operator], context: OperatorContext) -> Tuple[List[CollectedImage], List[CatalogReport]]:
