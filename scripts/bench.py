@@ -25,9 +25,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
@@ -38,19 +39,24 @@ if Path(sys.prefix).resolve() != VENV.resolve():
         raise SystemExit(f"no virtualenv at {VENV}: run scripts/test.sh once to prepare it, then this again")
     os.execv(str(VENV / "bin" / "python"), [str(VENV / "bin" / "python"), *sys.argv])
 
+from skomirror.imageref import ImageRef  # noqa: E402
 from skomirror.testkit.images import make_layer, simple_image  # noqa: E402
+from skomirror.testkit.isc import write_isc  # noqa: E402
 from skomirror.testkit.registry import Registry  # noqa: E402
 from skomirror.testkit.wanproxy import WanProxy  # noqa: E402
 from skomirror.workflows import DEFAULT_PARALLEL_IMAGES  # noqa: E402
+from skomirror.workspace import Workspace  # noqa: E402
 
 MB = 1_000_000
 # RTT 40 ms, 10 MB/s per connection, 50 MB/s in all: a fair WAN link to a remote registry.
-WAN = dict(latency=0.020, connection_rate=10 * MB, total_rate=50 * MB)
+WAN = dict(latency=0.020, connection_rate=10 * MB, total_rate=50 * MB)  # latency: one way
 SKOPEO = ["skopeo", "--insecure-policy"]
 COPY_FLAGS = ["--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]
 
 # An OpenShift-shaped set, scaled down: release components in one repository on shared bases,
 # operator images in repositories of their own, a few large single-layer images.
+OWN_LAYERS = (1, 5)  # how many own layers a release component has, at least and at most
+MEMORY_REPOSITORIES = 50  # the memory benchmark spreads its references over this many repositories
 PROFILES = {
     "quick": dict(components=190, bases=(12 * MB, 8 * MB, 4 * MB), own=(50_000, 600_000), operators=30,
                   operator_base=4 * MB, operator_own=(200_000, 100_000), large=(3, 12 * MB)),
@@ -78,7 +84,7 @@ def seed_openshift_shaped(source: Registry, profile: dict) -> ImageSet:
     low, high = profile["own"]
     for i in range(profile["components"]):
         rng = random.Random(f"component-{i}")
-        sizes = [rng.randint(low, high) for _ in range(rng.randint(1, 5))]
+        sizes = [rng.randint(low, high) for _ in range(rng.randint(*OWN_LAYERS))]
         add("openshift-release-dev/ocp-v4.0-art-dev", f"component-{i}",
             simple_image(f"bench/component-{i}", sizes, base=bases[i % len(bases)]), by_digest=True)
     operator_base = [make_layer("bench/operator-base", profile["operator_base"])]
@@ -94,13 +100,6 @@ def seed_openshift_shaped(source: Registry, profile: dict) -> ImageSet:
 def unique_bytes(source: Registry) -> int:
     blobs = source.storage / "docker" / "registry" / "v2" / "blobs"
     return sum(path.stat().st_size for path in blobs.rglob("data"))
-
-
-def write_isc(path: Path, host: str, references: List[str]) -> Path:
-    lines = ["kind: ImageSetConfiguration", "apiVersion: mirror.openshift.io/v2alpha1", "mirror:",
-             "  additionalImages:"] + [f"  - name: {host}/{reference}" for reference in references]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def isolated_env(scratch: Path) -> Dict[str, str]:
@@ -151,81 +150,101 @@ def timed(command: List[str], env: Dict[str, str], stdin: Optional[str] = None) 
 
 
 def mapping_pairs(workspace: Path) -> List[Tuple[str, str]]:
-    return [tuple(line.split("=", 1)) for line in (workspace / "mapping.txt").read_text().splitlines()]
+    return [tuple(line.split("=", 1)) for line in Workspace(workspace).mapping.read_text().splitlines()]
 
 
 def retarget(pairs: List[Tuple[str, str]], host: str) -> List[Tuple[str, str]]:
     """The same mapping onto another destination registry."""
-    return [(source, "docker://" + host + "/" + target[len("docker://"):].split("/", 1)[1]) for source, target in pairs]
+    return [(source, replace(ImageRef.parse(target), registry=host).transport_spec) for source, target in pairs]
 
 
 def count_missing(destination: Registry, pairs: List[Tuple[str, str]]) -> int:
     missing = 0
     for _, target in pairs:
-        repository, _, tag = target[len("docker://"):].split("/", 1)[1].rpartition(":")
-        missing += destination.manifest_digest(repository, tag) is None
+        reference = ImageRef.parse(target)
+        missing += destination.manifest_digest(reference.path, reference.tag) is None
     return missing
 
 
 def count_missing_synced(destination: Registry, prefix: str, references: List[str]) -> int:
     """skopeo sync (without --scoped) puts repository a/b/c under PREFIX/c, by tag or by digest as listed."""
     missing = 0
-    for reference in references:
-        repository, _, tag_or_digest = reference.partition("@") if "@" in reference else reference.rpartition(":")
-        missing += destination.manifest_digest(f"{prefix}/{repository.rsplit('/', 1)[-1]}", tag_or_digest) is None
+    for text in references:
+        reference = ImageRef.parse(f"{destination.host}/{text}")  # only its path, tag and digest are used
+        missing += destination.manifest_digest(f"{prefix}/{reference.path.rsplit('/', 1)[-1]}",
+                                               reference.digest or reference.tag) is None
     return missing
 
 
-def bench_compare(profile_name: str) -> dict:
-    profile = PROFILES[profile_name]
-    rows: Dict[str, dict] = {}
+@dataclass
+class Bench:
+    """A seeded source behind the WAN emulator, and an ISC listing its images through it."""
+    scratch: Path
+    images: ImageSet
+    unique: int  # bytes in the source's blob store
+    proxy: WanProxy
+    isc: Path
+
+    @property
+    def link_limit(self) -> float:
+        """Seconds to move every unique byte once at the link's full rate."""
+        return self.unique / WAN["total_rate"]
+
+    def fresh_destination(self, name: str) -> Registry:
+        """An empty destination registry (to use in `with`), the link's counters zeroed."""
+        self.proxy.reset_counters()
+        return Registry(self.scratch / f"dest-{name}")
+
+
+@contextmanager
+def seeded_bench(profile_name: str) -> Iterator[Bench]:
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with Registry(scratch / "source") as source:
             started = time.monotonic()
-            images = seed_openshift_shaped(source, profile)
+            images = seed_openshift_shaped(source, PROFILES[profile_name])
             print(f"seeded {len(images.references)} images in {time.monotonic() - started:.0f}s", flush=True)
-            total = unique_bytes(source)
+            unique = unique_bytes(source)
             with WanProxy(source.port, **WAN) as proxy:
-                isc = write_isc(scratch / "isc.yaml", proxy.host, images.references)
-                sync_yaml = scratch / "sync.yaml"
-                sync_yaml.write_text(json.dumps({proxy.host: {"tls-verify": False, "images": images.sync_yaml}}))
+                isc = write_isc(scratch / "isc.yaml", [f"{proxy.host}/{reference}" for reference in images.references])
+                yield Bench(scratch, images, unique, proxy, isc)
 
-                def fresh(name: str) -> Registry:
-                    proxy.reset_counters()
-                    return Registry(scratch / f"dest-{name}")
 
-                with fresh("skomirror") as destination:
-                    env = isolated_env(scratch)
-                    proxy.reset_counters()
-                    cold = measured_skomirror(["--workspace", str(scratch / "ws"), str(isc),
-                                               f"docker://{destination.host}/mirror"], env)
-                    pulled = proxy.counters.bytes_down
-                    proxy.reset_counters()
-                    noop = measured_skomirror(["--workspace", str(scratch / "ws"), str(isc),
-                                               f"docker://{destination.host}/mirror"], env)
-                    pairs = mapping_pairs(scratch / "ws")
-                    rows["skomirror"] = dict(seconds=cold["seconds"], pulled=pulled,
-                                             missing=count_missing(destination, pairs), cold=cold, noop=noop)
-                    print("skomirror", json.dumps(rows["skomirror"]), flush=True)
-                with fresh("sync") as destination:
-                    seconds, code = timed(SKOPEO + ["sync", "--src", "yaml", "--dest", "docker", "--all",
-                                                    "--preserve-digests", "--dest-tls-verify=false", str(sync_yaml),
-                                                    f"{destination.host}/mirror"], isolated_env(scratch))
-                    rows["skopeo sync"] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
-                                               missing=count_missing_synced(destination, "mirror", images.references))
-                    print("sync", json.dumps(rows["skopeo sync"]), flush=True)
-                for name, parallel in (("sequential skopeo copy", 1), ("xargs -P 8 skopeo copy", 8)):
-                    with fresh(name.split()[0]) as destination:
-                        targets = retarget(pairs, destination.host)
-                        seconds, code = timed(["xargs", "-P", str(parallel), "-L", "1"] + SKOPEO + ["copy"] +
-                                              COPY_FLAGS, isolated_env(scratch),
-                                              stdin="".join(f"{src} {dst}\n" for src, dst in targets))
-                        rows[name] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
-                                          missing=count_missing(destination, targets))
-                        print(name, json.dumps(rows[name]), flush=True)
-    return {"profile": profile_name, "images": len(images.references), "unique": total,
-            "link_limit": total / WAN["total_rate"], "rows": rows}
+def bench_compare(profile_name: str) -> dict:
+    rows: Dict[str, dict] = {}
+    with seeded_bench(profile_name) as bench:
+        scratch, proxy, images = bench.scratch, bench.proxy, bench.images
+        sync_yaml = scratch / "sync.yaml"
+        sync_yaml.write_text(json.dumps({proxy.host: {"tls-verify": False, "images": images.sync_yaml}}))
+
+        with bench.fresh_destination("skomirror") as destination:
+            env = isolated_env(scratch)
+            skomirror_args = ["--workspace", str(scratch / "ws"), str(bench.isc), f"docker://{destination.host}/mirror"]
+            cold = measured_skomirror(skomirror_args, env)
+            pulled = proxy.counters.bytes_down
+            proxy.reset_counters()
+            noop = measured_skomirror(skomirror_args, env)
+            pairs = mapping_pairs(scratch / "ws")
+            rows["skomirror"] = dict(seconds=cold["seconds"], pulled=pulled,
+                                     missing=count_missing(destination, pairs), cold=cold, noop=noop)
+            print("skomirror", json.dumps(rows["skomirror"]), flush=True)
+        with bench.fresh_destination("sync") as destination:
+            seconds, code = timed(SKOPEO + ["sync", "--src", "yaml", "--dest", "docker", "--all",
+                                            "--preserve-digests", "--dest-tls-verify=false", str(sync_yaml),
+                                            f"{destination.host}/mirror"], isolated_env(scratch))
+            rows["skopeo sync"] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
+                                       missing=count_missing_synced(destination, "mirror", images.references))
+            print("sync", json.dumps(rows["skopeo sync"]), flush=True)
+        for name, parallel in (("sequential skopeo copy", 1), ("xargs -P 8 skopeo copy", 8)):
+            with bench.fresh_destination(name.split()[0]) as destination:
+                targets = retarget(pairs, destination.host)
+                seconds, code = timed(["xargs", "-P", str(parallel), "-L", "1"] + SKOPEO + ["copy"] + COPY_FLAGS,
+                                      isolated_env(scratch), stdin="".join(f"{src} {dst}\n" for src, dst in targets))
+                rows[name] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
+                                  missing=count_missing(destination, targets))
+                print(name, json.dumps(rows[name]), flush=True)
+    return {"profile": profile_name, "images": len(images.references), "unique": bench.unique,
+            "link_limit": bench.link_limit, "rows": rows}
 
 
 def bench_memory(count: int) -> dict:
@@ -235,37 +254,29 @@ def bench_memory(count: int) -> dict:
             layer = make_layer("bench/tiny", 200)
             references = []
             for i in range(count):
+                repository = f"many/repo{i % MEMORY_REPOSITORIES}"
                 image = simple_image(f"bench/tiny-{i}", (), base=[layer])
-                references.append(f"many/repo{i % 50}@{source.push(f'many/repo{i % 50}', f't{i}', image)}")
-            isc = write_isc(scratch / "isc.yaml", source.host, references)
+                references.append(f"{source.host}/{repository}@{source.push(repository, f't{i}', image)}")
+            isc = write_isc(scratch / "isc.yaml", references)
             measured = measured_skomirror(["--dry-run", "--workspace", str(scratch / "ws"), str(isc),
                                            f"docker://{destination.host}/mirror"], isolated_env(scratch))
     return {"images": count, **measured}
 
 
 def bench_parallel_images(profile_name: str, values: List[int]) -> dict:
-    profile = PROFILES[profile_name]
     rows = []
-    with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
-        scratch = Path(scratch_dir)
-        with Registry(scratch / "source") as source:
-            images = seed_openshift_shaped(source, profile)
-            total = unique_bytes(source)
-            with WanProxy(source.port, **WAN) as proxy:
-                isc = write_isc(scratch / "isc.yaml", proxy.host, images.references)
-                for value in values:
-                    with Registry(scratch / f"dest-{value}") as destination:
-                        env = isolated_env(scratch)
-                        proxy.reset_counters()
-                        measured = measured_skomirror(["--workspace", str(scratch / f"ws-{value}"),
-                                                       "--parallel-images", str(value), str(isc),
-                                                       f"docker://{destination.host}/mirror"], env)
-                        rows.append({"parallel_images": value, "seconds": round(measured["seconds"], 1),
-                                     "x_link_limit": round(measured["seconds"] / (total / WAN["total_rate"]), 2),
-                                     "pulled_mb": round(proxy.counters.bytes_down / MB, 1)})
-                        print(json.dumps(rows[-1]), flush=True)
-    return {"profile": profile_name, "images": len(images.references), "unique_mb": round(total / MB, 1),
-            "link_limit_s": round(total / WAN["total_rate"], 1), "rows": rows}
+    with seeded_bench(profile_name) as bench:
+        for value in values:
+            with bench.fresh_destination(str(value)) as destination:
+                measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{value}"),
+                                               "--parallel-images", str(value), str(bench.isc),
+                                               f"docker://{destination.host}/mirror"], isolated_env(bench.scratch))
+                rows.append({"parallel_images": value, "seconds": round(measured["seconds"], 1),
+                             "x_link_limit": round(measured["seconds"] / bench.link_limit, 2),
+                             "pulled_mb": round(bench.proxy.counters.bytes_down / MB, 1)})
+                print(json.dumps(rows[-1]), flush=True)
+    return {"profile": profile_name, "images": len(bench.images.references), "unique_mb": round(bench.unique / MB, 1),
+            "link_limit_s": round(bench.link_limit, 1), "rows": rows}
 
 
 # --- BENCHMARKS.md ---
@@ -276,7 +287,20 @@ def machine() -> str:
             f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}")
 
 
-WAN_TEXT = "source behind the WAN emulator: 40 ms RTT, 10 MB/s per connection, 50 MB/s in all"
+def rate(bytes_per_second: float) -> str:
+    return f"{bytes_per_second / MB:g} MB/s"
+
+
+WAN_TEXT = (f"source behind the WAN emulator: {2 * WAN['latency'] * 1000:g} ms RTT, {rate(WAN['connection_rate'])} "
+            f"per connection, {rate(WAN['total_rate'])} in all")
+
+
+def profile_text(profile: dict) -> str:
+    """What a profile seeds, in words (seed_openshift_shaped)."""
+    large, _ = profile["large"]
+    return (f"{profile['components']} release components in one repository on {len(profile['bases'])} shared base "
+            f"layers with {OWN_LAYERS[0]}-{OWN_LAYERS[1]} own layers each, {profile['operators']} operator images on "
+            f"a shared base, {large} large single-layer images")
 
 
 def compare_markdown(result: dict, command: str) -> str:
@@ -284,11 +308,10 @@ def compare_markdown(result: dict, command: str) -> str:
     unique = result["unique"]
     ours = result["rows"]["skomirror"]
     lines = ["## Side by side on an emulated WAN", "", f"Command: `{command}`  ", machine() + "  ",
-             f"Image set ({result['profile']} profile): {result['images']} images: 190 release components in one "
-             "repository on 3 shared base layers with 1-5 own layers each, 30 operator images on a shared base, "
-             f"3 large single-layer images; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = unique bytes / "
-             f"50 MB/s = {limit:.1f} s. Every tool gets a fresh destination registry and an empty skopeo "
-             "blob-info cache.", "",
+             f"Image set ({result['profile']} profile): {result['images']} images: "
+             f"{profile_text(PROFILES[result['profile']])}; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = "
+             f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
+             "and an empty skopeo blob-info cache.", "",
              "| tool | wall time (s) | × link limit | pulled through the link (MB) | × unique bytes | images missing "
              "after |", "|---|---:|---:|---:|---:|---:|"]
     for name, row in result["rows"].items():
@@ -308,10 +331,11 @@ def compare_markdown(result: dict, command: str) -> str:
 
 
 def memory_markdown(result: dict, command: str) -> str:
-    return "\n".join(["## Memory for a plan of 2,000 images", "", f"Command: `{command}`  ", machine() + "  ",
-                      f"A `--dry-run` over {result['images']} references (digest-pinned, in 50 repositories, all "
-                      "on 127.0.0.1) surveys every source and destination: peak memory of the skomirror process "
-                      f"{result['peak_rss_mb']:.0f} MB, {result['seconds']:.1f} s, its own CPU "
+    return "\n".join([f"## Memory for a plan of {result['images']:,} images", "", f"Command: `{command}`  ",
+                      machine() + "  ",
+                      f"A `--dry-run` over {result['images']} references (digest-pinned, in {MEMORY_REPOSITORIES} "
+                      "repositories, all on 127.0.0.1) surveys every source and destination: peak memory of the "
+                      f"skomirror process {result['peak_rss_mb']:.0f} MB, {result['seconds']:.1f} s, its own CPU "
                       f"{result['cpu_self']:.1f} s, skopeo children {result['cpu_children']:.1f} s."]) + "\n"
 
 

@@ -48,24 +48,34 @@ def request_class(method: str, path: str) -> str:
 
 
 class FaultSchedule:
-    """{request class: {request numbers (1-based): fault}}."""
+    """{request class: {request numbers (1-based): fault}}.
+
+    `injected` counts the faults the client was really served; `skipped` those scheduled for an
+    answer without a body to cut (no Content-Length, empty, or a HEAD), which went out clean.
+    """
 
     def __init__(self, rules: Dict[str, Iterable[Tuple[Iterable[int], Fault]]]):
         self.rules = {cls: [(set(numbers), fault) for numbers, fault in entries] for cls, entries in rules.items()}
         self.seen: Counter = Counter()
         self.injected: Counter = Counter()
+        self.skipped: Counter = Counter()
         self._lock = threading.Lock()
 
     def decide(self, method: str, path: str) -> Optional[Fault]:
+        """The fault scheduled for this request, if any; the proxy reports whether it applied it."""
         cls = request_class(method, path)
         with self._lock:
             self.seen[cls] += 1
             number = self.seen[cls]
-            for numbers, fault in self.rules.get(cls, []):
-                if number in numbers:
-                    self.injected[fault.name] += 1
-                    return fault
-        return None
+            return next((fault for numbers, fault in self.rules.get(cls, []) if number in numbers), None)
+
+    def applied(self, fault: Fault) -> None:
+        with self._lock:
+            self.injected[fault.name] += 1
+
+    def skip(self, fault: Fault) -> None:
+        with self._lock:
+            self.skipped[fault.name] += 1
 
 
 class FaultProxy(LoopServer):
@@ -102,6 +112,7 @@ class FaultProxy(LoopServer):
             writer.write(f"HTTP/1.1 {fault.status} {_REASONS[fault.status]}\r\nContent-Type: application/json\r\n"
                          f"Content-Length: {len(error)}\r\nConnection: close\r\n{extra}\r\n".encode() + error)
             await writer.drain()
+            self.schedule.applied(fault)
             return
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         try:
@@ -112,7 +123,10 @@ class FaultProxy(LoopServer):
             size = next((int(line.split(":", 1)[1]) for line in response_head.decode("latin-1").split("\r\n")
                          if line.lower().startswith("content-length:")), None)
             writer.write(response_head)
-            if fault is None or not size:
+            if fault is not None and (not size or method == "HEAD"):  # no body to cut: the answer goes out clean
+                self.schedule.skip(fault)
+                fault = None
+            if fault is None:
                 while True:
                     chunk = await upstream_reader.read(65536)
                     if not chunk:
@@ -122,6 +136,7 @@ class FaultProxy(LoopServer):
                 return
             writer.write(await upstream_reader.readexactly(max(1, int(size * fault.fraction))))
             await writer.drain()
+            self.schedule.applied(fault)
             if fault.kind == "reset":
                 writer.transport.abort()
             else:  # a stall: the connection stays open and silent until the client gives up

@@ -10,10 +10,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional
 
 import pytest
 
+from skomirror.testkit.isc import write_isc  # noqa: F401  (the tests import it from here)
 from skomirror.testkit.registry import Registry, find_registry_binary
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -56,20 +57,6 @@ def source(registries) -> Registry:
 @pytest.fixture
 def destination(registries) -> Registry:
     return registries("destination")
-
-
-def write_isc(path: Path, images: Sequence[Union[str, Dict[str, str]]], blocked: Sequence[str] = (),
-              api_version: str = "mirror.openshift.io/v2alpha1") -> Path:
-    lines = ["kind: ImageSetConfiguration", f"apiVersion: {api_version}", "mirror:", "  additionalImages:"]
-    for image in images:
-        entry = {"name": image} if isinstance(image, str) else image
-        lines.append(f"  - name: {entry['name']}")
-        lines += [f"    {key}: \"{value}\"" for key, value in entry.items() if key != "name"]
-    if blocked:
-        lines.append("  blockedImages:")
-        lines += [f"  - name: '{pattern}'" for pattern in blocked]
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def _command(args, insecure: bool) -> List[str]:

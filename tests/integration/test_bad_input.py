@@ -1,4 +1,8 @@
-"""Bad input, one table: a one-line error naming the problem and where, exit 1, nothing at the destination."""
+"""Bad input, one table: a one-line error naming the problem and where, exit 1, nothing at the destination.
+
+Where a case's ISC is read, its images are real: pushed to a source registry of their own, so a copy
+started by mistake would write to the (checked empty) destination.
+"""
 
 import json
 import os
@@ -9,6 +13,7 @@ from typing import Callable, Dict, List, NamedTuple
 
 import pytest
 
+from skomirror.testkit.images import simple_image
 from tests.integration.conftest import skomirror
 from tests.unit.conftest import help_text
 
@@ -18,9 +23,10 @@ ONE_IMAGE = HEAD + "mirror:\n  additionalImages:\n  - name: SRC/a/b:1\n"
 
 class Case(NamedTuple):
     isc: str
-    args: List[str]  # DEST stands for the test registry, ISC for the config file
+    args: List[str]  # DEST stands for the test registry, DISK for a file:// destination, ISC for the config file
     message: str  # a regular expression the single error line must match
     setup: Callable[[Path], Dict[str, str]] = lambda tmp: {}  # returns extra environment
+    only_line: bool = False  # stderr holds nothing but that error line
 
 
 def python_only_path(tmp: Path) -> Dict[str, str]:
@@ -95,25 +101,38 @@ CASES = {
                                  rf"workspace {UNWRITABLE} is not writable"),
     "missing --from directory": Case(ONE_IMAGE, ["--from", "file:///nonexistent/usb", "DEST"],
                                      r"--from file:///nonexistent/usb: no such directory"),
+    "--from into a file:// destination": Case(ONE_IMAGE, ["--from", "usb", "DISK"],
+                                              r"--from pushes archives into a registry: DEST must be docker://, "
+                                              r"not file://"),
     "corrupt archive": Case(ONE_IMAGE, ["--from", "usb", "DEST"],
                             r"archive check failed in usb, nothing was pushed: shipment 1: mirror_000001.tar is "
                             r"(corrupt|\d+ bytes)", corrupt_archive),
     "usage error": Case(ONE_IMAGE, ["--parallel-images", "0", "ISC", "DEST"],
-                        r"Invalid value for '--parallel-images'.*\(see 'skomirror run --help'\)"),
+                        r"Invalid value for '--parallel-images'.*\(see 'skomirror run --help'\)", only_line=True),
 }
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_bad_input_gives_one_line_exit_1_and_writes_nothing_to_the_destination(tmp_path, destination, name):
+def test_bad_input_gives_one_line_exit_1_and_writes_nothing_to_the_destination(tmp_path, registries, destination,
+                                                                                 name):
     case = CASES[name]
-    (tmp_path / "isc.yaml").write_text(case.isc.replace("SRC", destination.host))
+    isc = case.isc
+    if "ISC" in case.args and "SRC" in isc:
+        source = registries("source")
+        source.push("a/b", "1", simple_image("bad-input"))  # SRC/a/b:1, the image ONE_IMAGE names
+        isc = isc.replace("SRC", source.host)
+    (tmp_path / "isc.yaml").write_text(isc)
     env = case.setup(tmp_path)
-    args = [{"ISC": "isc.yaml", "DEST": f"docker://{destination.host}"}.get(arg, arg) for arg in case.args]
+    args = [{"ISC": "isc.yaml", "DEST": f"docker://{destination.host}", "DISK": "file://mirror"}.get(arg, arg)
+            for arg in case.args]
     result = skomirror(*args, "--retry-delay", "0.01", cwd=tmp_path, env=env)
     assert result.returncode == 1, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("skomirror: error:")]
     assert len(errors) == 1, result.stderr
     assert re.search(case.message, errors[0]), errors[0]
+    if case.only_line:
+        assert result.stderr.strip().splitlines() == errors, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
     assert "secret-looking-content" not in result.stderr + result.stdout
     assert destination.catalog() == []
+    assert not (tmp_path / "mirror").exists()  # nor on disk, for a file:// DEST

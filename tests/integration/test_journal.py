@@ -3,6 +3,7 @@
 import json
 import signal
 
+from skomirror.imageref import ImageRef
 from skomirror.testkit.images import simple_image
 from skomirror.testkit.wanproxy import WanProxy
 from tests.integration.conftest import interrupted_skomirror, results, skomirror, skopeo_digest, write_isc
@@ -22,14 +23,16 @@ def test_a_rerun_after_an_interrupt_trusts_the_journal_only_where_the_destinatio
         code, _, _ = interrupted_skomirror("--parallel-images", "1", str(isc), f"docker://{destination.host}",
                                            cwd=tmp_path, workspace=workspace, signum=signal.SIGTERM, after_copies=2)
         assert code == 130
-        entries = [e for e in journal(workspace) if e["event"] == "image"]
+        written = journal(workspace)
+        entries = [e for e in written if e["event"] == "image"]
         copied = [e["destination"] for e in entries if e["status"] == "copied"]
         assert len(copied) >= 2 and all(e["digest"] for e in entries if e["status"] == "copied")
-        assert journal(workspace)[-1] == {**journal(workspace)[-1], "event": "run-end", "complete": False}
+        assert written[-1] == {**written[-1], "event": "run-end", "complete": False}
 
         # someone overwrites one finished image at the destination: the journal must not be believed for it
-        tampered = copied[0].split("docker://", 1)[1]
-        destination.push(tampered.split("/", 1)[1].rsplit(":", 1)[0], "1", simple_image("something else"))
+        tampered = ImageRef.parse(copied[0])
+        assert (tampered.registry, tampered.tag) == (destination.host, "1")
+        destination.push(tampered.path, tampered.tag, simple_image("something else"))
 
         rerun = skomirror(str(isc), f"docker://{destination.host}", cwd=tmp_path)
         assert rerun.returncode == 0, rerun.stderr
