@@ -10,7 +10,7 @@
       skomirror's wall time for several --parallel-images
 
 Everything runs on 127.0.0.1: docker-registry instances, the source behind the WAN
-emulator (skomirror.testkit.wanproxy; scripts/wanproxy.py runs it on its own). Each
+emulator (testkit.wanproxy; scripts/wanproxy.py runs it on its own). Each
 tool gets a fresh destination registry and an emptied skopeo blob-info cache. Figures
 are measured side by side in one run; the machines are shared and noisy, so compare
 within a table, not across tables.
@@ -32,6 +32,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
+sys.path.insert(0, str(PROJECT / "tests"))  # the test kit (tests/testkit) is not part of the installed package
 VENV = Path(os.environ.get("SKOMIRROR_VENV", PROJECT / ".venv"))
 if Path(sys.prefix).resolve() != VENV.resolve():
     # skomirror's dependencies live in the venv that scripts/test.sh prepares: run there.
@@ -40,10 +41,10 @@ if Path(sys.prefix).resolve() != VENV.resolve():
     os.execv(str(VENV / "bin" / "python"), [str(VENV / "bin" / "python"), *sys.argv])
 
 from skomirror.imageref import ImageRef  # noqa: E402
-from skomirror.testkit.images import make_layer, simple_image  # noqa: E402
-from skomirror.testkit.isc import write_isc  # noqa: E402
-from skomirror.testkit.registry import Registry  # noqa: E402
-from skomirror.testkit.wanproxy import WanProxy  # noqa: E402
+from testkit.images import make_layer, simple_image  # noqa: E402
+from testkit.isc import write_isc  # noqa: E402
+from testkit.registry import Registry  # noqa: E402
+from testkit.wanproxy import WanProxy  # noqa: E402
 from skomirror.workflows import DEFAULT_PARALLEL_IMAGES  # noqa: E402
 from skomirror.workspace import Workspace  # noqa: E402
 

@@ -8,4 +8,5 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_packages
 ensure_venv
 cd "$ROOT"
-exec "$VENV/bin/python" -m skomirror.testkit.demo
+# the test kit (tests/testkit) builds the sample images; it is not part of the installed package
+PYTHONPATH="$ROOT/tests${PYTHONPATH:+:$PYTHONPATH}" exec "$VENV/bin/python" -m testkit.demo

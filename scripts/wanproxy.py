@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the test kit lives in tests/testkit
 
-from skomirror.testkit.wanproxy import WanProxy  # noqa: E402
+from testkit.wanproxy import WanProxy  # noqa: E402
 
 MB = 1_000_000
 

@@ -14,9 +14,9 @@ from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
-from skomirror.retry import RetryPolicy
+from skomirror.skopeo.retry import RetryPolicy
 from skomirror.run import run
-from skomirror.skopeo import RegistryAccess
+from skomirror.skopeo.command import RegistryAccess
 from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 
 PROG = "skomirror"

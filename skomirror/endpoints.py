@@ -8,19 +8,19 @@ the survey asks it what it holds.
 from pathlib import Path
 from typing import Dict, Optional, Set
 
-from skomirror.failures import Failure, Kind
 from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
-from skomirror.manifests import ImageFacts, ManifestError, image_facts, parse_manifest
+from skomirror.manifests import ManifestError, image_facts, parse_manifest
+from skomirror.records import Failure, FailureKind, ImageFacts
 from skomirror.naming import MirrorName, RegistryDestination, registry_reference
 from skomirror.plan import PlannedImage
-from skomirror.present import PresentBlobs, registry_blobs_present
-from skomirror.retry import RetryPolicy, SkopeoFailed
-from skomirror.runner import SkopeoRunner
+from skomirror.registry.present import PresentBlobs, registry_blobs_present
+from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
+from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import MissingFromStore, Store
 
 
 def _unreadable(reason: str, message: str) -> SkopeoFailed:
-    return SkopeoFailed(Failure(Kind.PERMANENT, reason, message))
+    return SkopeoFailed(Failure(FailureKind.PERMANENT, reason, message))
 
 
 class RegistryEndpoint:
@@ -48,7 +48,7 @@ class RegistryEndpoint:
         return runner.manifest_digest(image.destination_spec, True, log, retry)
 
     def blobs_present(self, needed: Dict[str, Set[str]], runner: SkopeoRunner, threads: int) -> PresentBlobs:
-        """As a target: which of the blobs each repository needs it holds already (see skomirror.present)."""
+        """As a target: which of the blobs each repository needs it holds already (see skomirror.registry.present)."""
         if runner.client is None:
             return {}
         return registry_blobs_present(needed, runner.client, threads, runner.children.stopping)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Dict, List, Optional, Set
 
-from skomirror.executor import COPIED, FAILED, INTERRUPTED, SKIPPED, ImageRecord
+from skomirror.records import ImageRecord, Status
 
 
 class Journal:
@@ -54,7 +54,7 @@ class Journal:
         done: Dict[str, dict] = {}
         for entry in self._entries:
             if entry.get("event") == "image" and entry.get("series") == self.series:
-                if entry.get("status") in (COPIED, SKIPPED) and entry.get("digest"):
+                if entry.get("status") in (Status.COPIED, Status.SKIPPED) and entry.get("digest"):
                     done[entry["destination"]] = entry
                 else:
                     done.pop(entry["destination"], None)
@@ -68,4 +68,4 @@ class Journal:
         last = runs[-1]
         finished = {e["destination"]: e["status"] for e in self._entries
                     if e.get("event") == "image" and e.get("run") == last}
-        return {destination for destination, status in finished.items() if status in (FAILED, INTERRUPTED)}
+        return {destination for destination, status in finished.items() if status in (Status.FAILED, Status.INTERRUPTED)}

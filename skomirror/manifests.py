@@ -3,8 +3,9 @@
 import hashlib
 import json
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Dict, Optional, Sequence, Tuple
+
+from skomirror.records import ImageFacts
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -95,31 +96,6 @@ def _unique(descriptors) -> Tuple[Descriptor, ...]:
     return tuple(seen.values())
 
 
-@dataclass(frozen=True)
-class ImageFacts:
-    """What copying one image (every platform of it) moves."""
-
-    manifest: Manifest
-    blobs: Dict[str, Optional[int]]  # every config and layer of every platform -> size
-    manifests: Dict[str, int]  # the manifest and its per-platform children -> size
-
-    @property
-    def digest(self) -> str:
-        return self.manifest.digest
-
-    @property
-    def size(self) -> Optional[int]:
-        """Bytes a copy moves at most, or None when a size is unknown (schema 1)."""
-        if any(size is None for size in self.blobs.values()):
-            return None
-        return sum(self.blobs.values()) + sum(self.manifests.values())
-
-    @cached_property  # read on every scheduler pick and meter sample; frozen is fine, it writes __dict__ directly
-    def written(self) -> Dict[str, int]:
-        """Everything a copy may write (blobs, unknown sizes as 0, and manifests) -> size."""
-        return {**{digest: size or 0 for digest, size in self.blobs.items()}, **self.manifests}
-
-
 def image_facts(manifest: Manifest, children: Sequence[Manifest] = ()) -> ImageFacts:
     """Facts from a manifest and, for an index, the manifests of its platforms."""
     images = list(children) if manifest.is_index else [manifest]
@@ -129,4 +105,4 @@ def image_facts(manifest: Manifest, children: Sequence[Manifest] = ()) -> ImageF
             blobs[blob.digest] = blob.size
     manifests = {manifest.digest: manifest.size}
     manifests.update({child.digest: child.size for child in children})
-    return ImageFacts(manifest, blobs, manifests)
+    return ImageFacts(manifest.digest, blobs, manifests)

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK
-from skomirror.executor import COPIED, FAILED, INTERRUPTED, PENDING, SKIPPED, ImageRecord
-from skomirror.limiter import lowest_limits
+from skomirror.records import ImageRecord, Status
+from skomirror.execution.limiter import lowest_limits
 from skomirror.plan import Plan
 from skomirror.progress import format_bytes, format_duration, plural
 from skomirror.workspace import Workspace
@@ -30,7 +30,7 @@ def mapping_text(plan: Plan) -> str:
 
 
 def missing_text(records: Sequence[ImageRecord]) -> str:
-    return "".join(record.image.mapping_line + "\n" for record in records if record.status == PENDING)
+    return "".join(record.image.mapping_line + "\n" for record in records if record.status == Status.PENDING)
 
 
 def _record_json(record: ImageRecord) -> Dict:
@@ -74,11 +74,11 @@ def results_text(records: Sequence[ImageRecord], info: RunInfo, plan: Plan) -> s
 def errors_text(records: Sequence[ImageRecord]) -> str:
     """oc-mirror's mirroring_errors format, one failed image per line."""
     return "".join(f"error mirroring image {record.image.origin} error: {record.failure.one_line}\n"
-                   for record in records if record.status == FAILED and record.failure)
+                   for record in records if record.status == Status.FAILED and record.failure)
 
 
 def _counts(records: Sequence[ImageRecord]) -> Dict[str, int]:
-    counts = {status: 0 for status in (COPIED, SKIPPED, FAILED, INTERRUPTED, PENDING)}
+    counts = {status: 0 for status in (Status.COPIED, Status.SKIPPED, Status.FAILED, Status.INTERRUPTED, Status.PENDING)}
     for record in records:
         counts[record.status] += 1
     return counts
@@ -90,7 +90,7 @@ def exit_code(records: Sequence[ImageRecord], interrupted: bool) -> int:
         return EXIT_INTERRUPTED
     code = EXIT_OK
     for record in records:
-        if record.status == FAILED:
+        if record.status == Status.FAILED:
             code |= record.image.kind.exit_code
     return code
 
@@ -100,23 +100,23 @@ def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Work
     counts = _counts(records)
     moved: Dict[str, int] = {}  # each blob once, however many copied images share it
     for record in records:
-        if record.status == COPIED:
+        if record.status == Status.COPIED:
             moved.update(record.blobs or {})
     copied_bytes = sum(moved.values())
     rate = copied_bytes / info.elapsed if info.elapsed > 0 else 0
-    head = (f"{plural(len(records), 'image')}: {counts[COPIED]} copied, {counts[SKIPPED]} skipped (already mirrored), "
-            f"{counts[FAILED]} failed")
-    if counts[INTERRUPTED] or counts[PENDING]:
-        head += f", {counts[INTERRUPTED] + counts[PENDING]} not finished"
+    head = (f"{plural(len(records), 'image')}: {counts[Status.COPIED]} copied, {counts[Status.SKIPPED]} skipped (already mirrored), "
+            f"{counts[Status.FAILED]} failed")
+    if counts[Status.INTERRUPTED] or counts[Status.PENDING]:
+        head += f", {counts[Status.INTERRUPTED] + counts[Status.PENDING]} not finished"
     lines = [head, f"{format_bytes(copied_bytes)} copied in {format_duration(info.elapsed)} "
                    f"({format_bytes(rate)}/s)"]
     for registry, lowest in sorted(lowest_limits(info.rate_limits).items()):
         lines.append(f"{registry} asked to slow down (429/503): concurrent copies went down to {lowest}")
     if plan is not None and plan.blocked:
         lines.append(f"{plural(len(plan.blocked), 'image')} excluded by blockedImages")
-    if counts[COPIED] == 0 and counts[SKIPPED] == len(records) and records:
+    if counts[Status.COPIED] == 0 and counts[Status.SKIPPED] == len(records) and records:
         lines.append("nothing to copy: every image is already at the destination")
-    failed = [record for record in records if record.status == FAILED]
+    failed = [record for record in records if record.status == Status.FAILED]
     if failed:
         lines.append("failed images:")
         for record in failed:

@@ -3,8 +3,8 @@
 from typing import Callable, List, Optional
 
 from skomirror.collectors import CatalogReport, Collected
-from skomirror.executor import FAILED, PENDING, SKIPPED, ImageRecord
-from skomirror.meter import ByteMeter
+from skomirror.records import ImageRecord, Status
+from skomirror.execution.meter import ByteMeter
 from skomirror.outputs import missing_text
 from skomirror.progress import format_bytes
 from skomirror.workspace import Workspace
@@ -40,14 +40,14 @@ def dry_run_report(records: List[ImageRecord], collected: Collected, workspace: 
     for report in collected.catalogs:
         for line in catalog_lines(report):
             say(line)
-    missing = [record for record in records if record.status == PENDING]
+    missing = [record for record in records if record.status == Status.PENDING]
     say(f"dry run: {len(records)} images planned, {len(missing)} to copy ({format_bytes(total_size(missing))}), "
-        f"{sum(r.status == SKIPPED for r in records)} already at the destination, "
-        f"{sum(r.status == FAILED for r in records)} unreadable")
+        f"{sum(r.status == Status.SKIPPED for r in records)} already at the destination, "
+        f"{sum(r.status == Status.FAILED for r in records)} unreadable")
     for record in missing:
         say(f"  {record.image.source} -> {record.image.destination} ({format_bytes(record.size)})")
     for record in records:
-        if record.status == FAILED:
+        if record.status == Status.FAILED:
             say(f"  cannot read {record.image.origin}: {record.failure.one_line}")
     say(f"mapping: {workspace.mapping}")
     say(f"missing: {workspace.missing}")

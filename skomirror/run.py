@@ -19,23 +19,23 @@ from typing import Callable, Dict, List, Optional
 from skomirror.cluster_resources import load_template, write_cluster_resources
 from skomirror.collectors import Collected, CollectedImage, ImageKind, OperatorContext, ReleaseContext, collect
 from skomirror.config import load_config
-from skomirror.disk import check_space_for_disk_run, receive_shipments, shipment_images, write_shipment
+from skomirror.airgap.disk import check_space_for_disk_run, receive_shipments, shipment_images, write_shipment
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
 from skomirror.errors import EXIT_OK, SkomirrorError
-from skomirror.executor import COPIED, FAILED, PENDING, SKIPPED, Executor, ImageRecord
-from skomirror.failures import Kind
+from skomirror.execution.executor import Executor
+from skomirror.records import FailureKind, ImageRecord, Status
 from skomirror.journal import Journal
-from skomirror.meter import ByteMeter
+from skomirror.execution.meter import ByteMeter
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
-from skomirror.processes import ChildProcesses
-from skomirror.registry_client import RegistryClient
+from skomirror.skopeo.processes import ChildProcesses
+from skomirror.registry.client import RegistryClient
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
 from skomirror.release.signatures import load_signatures
 from skomirror.reports import dry_run_report
-from skomirror.runner import SkopeoRunner
-from skomirror.shipments import History
-from skomirror.skopeo import CopySettings, Skopeo, check_authfile
+from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.airgap.shipments import History
+from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
 from skomirror.store import Store
 from skomirror.workflows import DISK_TO_MIRROR, MIRROR_TO_DISK, RunOptions, Workflow, choose_workflow, \
     tls_warnings
@@ -109,7 +109,7 @@ class Run:
             records = self._records(plan, "fetch")
             self._execute(Executor(self._runner_into(store), target, self.options.parallel_images, self._advance),
                           records, CATALOGS)
-            return {record.image.origin: (record.digest if record.status in (COPIED, SKIPPED) else None,
+            return {record.image.origin: (record.digest if record.status in (Status.COPIED, Status.SKIPPED) else None,
                                           record.failure.one_line if record.failure else "interrupted")
                     for record in records}
 
@@ -156,7 +156,7 @@ class Run:
 
     def _finished(self, record: ImageRecord) -> None:
         self._advance(record)
-        if record.status != PENDING:  # a survey that leaves the copy to do is not an end
+        if record.status != Status.PENDING:  # a survey that leaves the copy to do is not an end
             self.journal.record(record)
 
     def _execute(self, executor: Executor, records: List[ImageRecord], label: str, check_first: bool = False):
@@ -173,8 +173,8 @@ class Run:
             return
         if self.workflow.mode == MIRROR_TO_DISK and label == MIRRORING:
             self.workflow.store.prepare().remove_partial_writes()
-        to_copy = [record for record in records if record.status == PENDING]
-        broken = [r for r in records if r.status == FAILED and r.image.kind.group == "release"]
+        to_copy = [record for record in records if record.status == Status.PENDING]
+        broken = [r for r in records if r.status == Status.FAILED and r.image.kind.group == "release"]
         if broken and to_copy:  # as oc-mirror: a release that cannot be complete stops the run
             self.progress.say(f"release image {broken[0].image.origin} cannot be read: nothing is copied")
             return
@@ -182,7 +182,7 @@ class Run:
             present = executor.blobs_present(to_copy)
             meter = ByteMeter(to_copy, self.runner.children.bytes_read, present)
             self.progress.start(label, len(records), meter.total or None,
-                                _settled([r for r in records if r.status != PENDING]))
+                                _settled([r for r in records if r.status != Status.PENDING]))
             executor.copy_all(to_copy, meter, self.progress.set_bytes, present)
             self.progress.finish()
 
@@ -190,7 +190,7 @@ class Run:
         """Survey the first image alone: an unreachable or refusing destination ends the run before any copy."""
         executor.survey_one(record, self.options.retry.limited(1))
         survey = record.survey
-        if survey.failure and survey.failed_on_destination and survey.failure.kind is not Kind.INTERRUPTED:
+        if survey.failure and survey.failed_on_destination and survey.failure.kind is not FailureKind.INTERRUPTED:
             raise SkomirrorError(f"cannot use the destination {self.workflow.destination}: "
                                  f"{survey.failure.one_line} (log: {record.log})")
 
@@ -223,7 +223,7 @@ class Run:
     # --- outputs ---
 
     def ship(self) -> None:
-        failed = sum(record.status == FAILED for record in self.records)
+        failed = sum(record.status == Status.FAILED for record in self.records)
         if failed and not self.options.keep_going:
             self.progress.say(f"no archive written: {failed} image(s) failed; fix them and rerun (only what is "
                               "missing is fetched), or pass --keep-going to archive what was mirrored")
@@ -244,7 +244,7 @@ class Run:
         return self.options.archive_size or ((archive_size or 0) * 1024 ** 3 or None)
 
     def cluster_resources(self) -> None:
-        present = [r.image for r in self.records if r.status in (COPIED, SKIPPED)]
+        present = [r.image for r in self.records if r.status in (Status.COPIED, Status.SKIPPED)]
         templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), self.warn)
                      for operator in (self.config.mirror.operators if self.config else [])
                      if operator.target_catalog_source_template}

@@ -17,7 +17,8 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable, Optional
 
-from skomirror.manifests import ImageFacts, image_facts, parse_manifest
+from skomirror.manifests import image_facts, parse_manifest
+from skomirror.records import ImageFacts
 from skomirror.naming import MirrorName
 
 REF_NAME = "org.opencontainers.image.ref.name"

@@ -6,29 +6,14 @@ An image pinned by digest costs one destination check when it is already
 mirrored; a tag costs a destination check plus a source read.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional
 
 from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
-from skomirror.failures import Failure
-from skomirror.manifests import ImageFacts
+from skomirror.records import Survey
 from skomirror.plan import PlannedImage
-from skomirror.retry import RetryPolicy, SkopeoFailed
-from skomirror.runner import SkopeoRunner
-
-
-@dataclass
-class Survey:
-    source: Optional[ImageFacts] = None
-    source_digest: Optional[str] = None
-    destination_digest: Optional[str] = None
-    failure: Optional[Failure] = None
-    failed_on_destination: bool = False
-
-    @property
-    def up_to_date(self) -> bool:
-        return self.destination_digest is not None and self.destination_digest == self.source_digest
+from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
+from skomirror.skopeo.runner import SkopeoRunner
 
 
 class Surveyor:

@@ -10,8 +10,8 @@ from skomirror.errors import SkomirrorError
 from skomirror.naming import FILE_TRANSPORT, DiskDestination, RegistryDestination, parse_destination
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
-from skomirror.retry import RetryPolicy
-from skomirror.skopeo import RegistryAccess
+from skomirror.skopeo.retry import RetryPolicy
+from skomirror.skopeo.command import RegistryAccess
 from skomirror.store import Store
 
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").

@@ -14,8 +14,8 @@ from typing import Dict, List, Optional
 
 import pytest
 
-from skomirror.testkit.isc import write_isc  # noqa: F401  (the tests import it from here)
-from skomirror.testkit.registry import Registry, find_registry_binary
+from testkit.isc import write_isc  # noqa: F401  (the tests import it from here)
+from testkit.registry import Registry, find_registry_binary
 
 PROJECT = Path(__file__).resolve().parents[2]
 

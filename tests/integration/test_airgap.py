@@ -10,11 +10,11 @@ from typing import Dict, List
 
 import pytest
 
-from skomirror.archive import sha256_of
-from skomirror.disk import FREE_SPACE_OVERRIDE
-from skomirror.testkit.images import Index, make_index, make_layer, simple_image
-from skomirror.testkit.registry import Registry
-from skomirror.testkit.wanproxy import WanProxy
+from skomirror.airgap.archive import sha256_of
+from skomirror.airgap.disk import FREE_SPACE_OVERRIDE
+from testkit.images import Index, make_index, make_layer, simple_image
+from testkit.registry import Registry
+from testkit.wanproxy import WanProxy
 from tests.integration.conftest import interrupted_skomirror, results, skomirror, skopeo_digest, write_isc
 
 BASE = [make_layer("airgap-base", 60_000)]

@@ -3,8 +3,8 @@
 import threading
 from pathlib import Path
 
-from skomirror.testkit.images import simple_image
-from skomirror.testkit.registry import Credentials, write_authfile
+from testkit.images import simple_image
+from testkit.registry import Credentials, write_authfile
 from tests.integration.conftest import skomirror, skopeo_digest, write_isc
 
 SOURCE_PASSWORD = "s3cr3t-source-Pa55"

@@ -13,7 +13,7 @@ from typing import Callable, Dict, List, NamedTuple
 
 import pytest
 
-from skomirror.testkit.images import simple_image
+from testkit.images import simple_image
 from tests.integration.conftest import skomirror
 from tests.unit.conftest import help_text
 

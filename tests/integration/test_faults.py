@@ -8,8 +8,8 @@ The schedule (blob requests are numbered in the order the source registry sees t
 
 import pytest
 
-from skomirror.testkit.faultproxy import Fault, FaultProxy, FaultSchedule
-from skomirror.testkit.images import simple_image
+from testkit.faultproxy import Fault, FaultProxy, FaultSchedule
+from testkit.images import simple_image
 from tests.integration.conftest import results, skomirror, skopeo_digest, write_isc
 
 SCHEDULE = {"blob": [([2], Fault("reset")), ([5], Fault("status", 500)), ([9], Fault("status", 502)),

@@ -4,8 +4,8 @@ import signal
 
 import pytest
 
-from skomirror.testkit.images import simple_image
-from skomirror.testkit.wanproxy import WanProxy
+from testkit.images import simple_image
+from testkit.wanproxy import WanProxy
 from tests.integration.conftest import (interrupted_skomirror, results, skomirror, skopeo_digest,
                                        skopeo_processes_mentioning, write_isc)
 

@@ -4,8 +4,8 @@ import json
 import signal
 
 from skomirror.imageref import ImageRef
-from skomirror.testkit.images import simple_image
-from skomirror.testkit.wanproxy import WanProxy
+from testkit.images import simple_image
+from testkit.wanproxy import WanProxy
 from tests.integration.conftest import interrupted_skomirror, results, skomirror, skopeo_digest, write_isc
 
 

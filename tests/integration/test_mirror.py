@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from skomirror.skopeo import Skopeo
-from skomirror.testkit.images import make_index, make_layer, simple_image
+from skomirror.skopeo.command import Skopeo
+from testkit.images import make_index, make_layer, simple_image
 from tests.integration.conftest import results, skomirror, skopeo_digest, statuses, write_isc
 
 DEST_NS = "mirror/ocp"

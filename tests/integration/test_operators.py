@@ -9,7 +9,7 @@ from skomirror.catalog.fbc import load_catalog
 from skomirror.catalog.image import extract_configs
 from skomirror.naming import MirrorName
 from skomirror.store import Store
-from skomirror.testkit.catalogs import seed_catalog
+from testkit.catalogs import seed_catalog
 from tests.integration.conftest import results, skomirror, skopeo_digest
 from tests.unit.test_catalog_filter import SPEC
 

@@ -8,8 +8,8 @@ a retry that papered over the race would show up as attempts > 1.
 """
 
 
-from skomirror.testkit.images import make_index, make_layer, simple_image
-from skomirror.testkit.registry import Registry
+from testkit.images import make_index, make_layer, simple_image
+from testkit.registry import Registry
 from tests.integration.conftest import results, skomirror, skopeo_digest, write_isc
 
 ROUNDS = 5

@@ -2,10 +2,10 @@
 
 import pytest
 
-from skomirror.registry_client import RegistryClient, Unsupported
-from skomirror.skopeo import RegistryAccess
-from skomirror.testkit.images import simple_image
-from skomirror.testkit.registry import Credentials, make_tls_files, write_authfile
+from skomirror.registry.client import RegistryClient, Unsupported
+from skomirror.skopeo.command import RegistryAccess
+from testkit.images import simple_image
+from testkit.registry import Credentials, make_tls_files, write_authfile
 
 INSECURE = RegistryAccess(tls_verify=False)
 

@@ -11,9 +11,9 @@ from skomirror.imagefs import layer_digests, layer_members, platform_manifest
 from skomirror.manifests import parse_manifest
 from skomirror.naming import MirrorName
 from skomirror.store import Store
-from skomirror.testkit.images import simple_image
-from skomirror.testkit.releases import graph_data_tarball, seed_releases
-from skomirror.testkit.updateservice import UpdateServiceStub, graph_document
+from testkit.images import simple_image
+from testkit.releases import graph_data_tarball, seed_releases
+from testkit.updateservice import UpdateServiceStub, graph_document
 from tests.integration.conftest import results, skomirror, skopeo_digest
 
 COMPONENTS = ["cli", "installer", "machine-config-operator", "etcd", "console"]
@@ -131,7 +131,7 @@ def test_a_release_that_cannot_be_complete_copies_nothing(tmp_path, source, dest
     seeded = seed_releases(source, ["4.18.1"], ["installer"])
     broken = seeded["4.18.1"]
     missing = dict(broken.components, etcd=f"{source.host}/openshift-release-dev/ocp-v4.0-art-dev@sha256:{'e' * 64}")
-    from skomirror.testkit.releases import release_payload
+    from testkit.releases import release_payload
     digest = source.push("openshift-release-dev/ocp-release", "4.18.1-broken", release_payload("4.18.1", missing))
     (tmp_path / "isc.yaml").write_text(
         "kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  platform:\n"

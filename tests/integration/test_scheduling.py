@@ -4,8 +4,8 @@ destination lacks, and a rerun of a finished mirror asks the destination once pe
 import re
 
 from skomirror.progress import format_bytes
-from skomirror.testkit.images import make_layer, simple_image
-from skomirror.testkit.wanproxy import WanProxy
+from testkit.images import make_layer, simple_image
+from testkit.wanproxy import WanProxy
 from tests.integration.conftest import results, skomirror, skopeo_digest, write_isc
 
 BASES = [[make_layer("sched-base-a", 600_000)], [make_layer("sched-base-b", 400_000)]]

@@ -1,7 +1,7 @@
 """A destination served over TLS with a self-signed CA."""
 
-from skomirror.testkit.images import simple_image
-from skomirror.testkit.registry import make_tls_files
+from testkit.images import simple_image
+from testkit.registry import make_tls_files
 from tests.integration.conftest import skomirror, write_isc
 
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from skomirror.skopeo import Capabilities, Skopeo, parse_flags
+from skomirror.skopeo.command import Capabilities, Skopeo, parse_flags
 
 DATA = Path(__file__).parent / "data"
 FAKE_SKOPEO = "/opt/fake/skopeo"

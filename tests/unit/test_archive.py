@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from skomirror.archive import (RECORD, Entry, UnsafeArchive, check_members, check_parts, extract_part, group_entries,
+from skomirror.airgap.archive import (RECORD, Entry, UnsafeArchive, check_members, check_parts, extract_part, group_entries,
                                member_bytes, write_part)
-from skomirror.shipments import History, Shipment
+from skomirror.airgap.shipments import History, Shipment
 
 
 def files(tmp_path: Path, sizes) -> list:
@@ -118,7 +118,7 @@ def test_extraction_writes_files(tmp_path):
 
 
 def shipment(number: int, created: str, blobs, parts=()) -> Shipment:
-    from skomirror.archive import Part
+    from skomirror.airgap.archive import Part
     return Shipment(number, created, [Part(f"mirror_{p:06d}.tar", 1, "0") for p in parts], list(blobs), [])
 
 

@@ -16,7 +16,7 @@ import pytest
 from skomirror.catalog.fbc import Catalog, add_object
 from skomirror.catalog.filter import CatalogFilter, ChannelFilter, FilterError, PackageFilter, filter_catalog
 from skomirror.catalog.semver import Version, VersionRange
-from skomirror.testkit.catalogs import fbc_documents
+from testkit.catalogs import fbc_documents
 
 SPEC = {
     "foo": {"default": "stable", "channels": {

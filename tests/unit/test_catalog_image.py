@@ -8,8 +8,8 @@ from skomirror.catalog.image import CONFIGS_LABEL, extract_configs, rebuild_cata
 from skomirror.manifests import parse_manifest
 from skomirror.naming import MirrorName
 from skomirror.store import Store
-from skomirror.testkit.catalogs import catalog_image, fbc_documents, fbc_files, multi_arch_catalog
-from skomirror.testkit.images import make_image, make_layer, put_in_store
+from testkit.catalogs import catalog_image, fbc_documents, fbc_files, multi_arch_catalog
+from testkit.images import make_image, make_layer, put_in_store
 
 SPEC = {
     "foo": {"default": "stable", "channels": {"stable": [("foo.v1.0.0", None, []), ("foo.v1.1.0", "foo.v1.0.0", [])]}},

@@ -1,8 +1,8 @@
 """The dry run's byte total and the images a disk to mirror run pushes."""
 
-from skomirror.disk import shipment_images
+from skomirror.airgap.disk import shipment_images
 from skomirror.reports import total_size
-from skomirror.shipments import Shipment
+from skomirror.airgap.shipments import Shipment
 from tests.unit.test_meter import record
 
 

@@ -5,12 +5,13 @@ from pathlib import Path
 import pytest
 
 from skomirror.endpoints import RegistryEndpoint
-from skomirror.executor import COPIED, FAILED, SKIPPED, Executor, ImageRecord
+from skomirror.execution.executor import Executor
+from skomirror.records import ImageRecord, Status
 from skomirror.naming import RegistryDestination
-from skomirror.processes import ChildProcesses
-from skomirror.retry import RetryPolicy
-from skomirror.runner import SkopeoRunner
-from skomirror.skopeo import CopySettings
+from skomirror.skopeo.processes import ChildProcesses
+from skomirror.skopeo.retry import RetryPolicy
+from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.skopeo.command import CopySettings
 from tests.unit.conftest import FAKE_SKOPEO, planned
 
 DIGEST = "sha256:" + "c" * 64
@@ -46,7 +47,7 @@ def test_transient_failures_are_retried_until_success(fake_process, executor, re
     fake_process.register(COPY + [fake_process.any()], stdout="Writing manifest to image destination\n",
                           callback=write_digestfile)
     executor.copy(record)
-    assert (record.status, record.attempts, record.digest) == (COPIED, 3, DIGEST)
+    assert (record.status, record.attempts, record.digest) == (Status.COPIED, 3, DIGEST)
     log = record.log.read_text()
     assert log.count("copy attempt") == 3 and "retrying in" in log and "Writing manifest" in log
 
@@ -56,7 +57,7 @@ def test_permanent_failure_is_not_retried(fake_process, executor, record):
                           stderr=fatal("reading manifest 1 in src.example/a/b: manifest unknown: manifest unknown"),
                           returncode=1)
     executor.copy(record)
-    assert (record.status, record.attempts) == (FAILED, 1)
+    assert (record.status, record.attempts) == (Status.FAILED, 1)
     assert record.failure.label == "image not found"
     assert fake_process.call_count(COPY + [fake_process.any()]) == 1
 
@@ -67,14 +68,14 @@ def test_race_class_is_retried(fake_process, executor, record):
                                        "(Internal Server Error)"))
     fake_process.register(COPY + [fake_process.any()], callback=write_digestfile)
     executor.copy(record)
-    assert (record.status, record.attempts) == (COPIED, 2)
+    assert (record.status, record.attempts) == (Status.COPIED, 2)
 
 
 def test_gives_up_after_retry_times(fake_process, executor, record):
     fake_process.register(COPY + [fake_process.any()], returncode=1, occurrences=10,
                           stderr=fatal("dial tcp 10.0.0.1:443: connect: connection refused"))
     executor.copy(record)
-    assert (record.status, record.attempts) == (FAILED, 4)  # 1 + --retry-times 3
+    assert (record.status, record.attempts) == (Status.FAILED, 4)  # 1 + --retry-times 3
     assert record.failure.label == "connection refused"
 
 
@@ -98,7 +99,7 @@ def test_survey_skips_an_image_already_at_the_destination(fake_process, executor
     fake_process.register(INSPECT + ["docker://src.example/a/b:1"], stdout=raw)
     fake_process.register(INSPECT + ["docker://dst.example/a/b:1"], stdout=raw)
     executor.survey_one(record)
-    assert record.status == SKIPPED and record.size == 110 + len(raw)  # config, layer and the manifest
+    assert record.status == Status.SKIPPED and record.size == 110 + len(raw)  # config, layer and the manifest
 
 
 def test_survey_marks_a_changed_image_for_copy(fake_process, executor, record):
@@ -114,7 +115,7 @@ def test_survey_of_a_digest_source_checks_only_the_destination_when_mirrored(fak
     record = ImageRecord(planned(f"src.example/a/b@{digest_of(raw)}", target_tag="x"), tmp_path / "d.log")
     fake_process.register(INSPECT + ["docker://dst.example/a/b:x"], stdout=raw)
     executor.survey_one(record)
-    assert record.status == SKIPPED
+    assert record.status == Status.SKIPPED
     assert fake_process.call_count(INSPECT + [fake_process.any()]) == 1
 
 
@@ -127,10 +128,10 @@ def test_survey_treats_manifest_unknown_at_destination_as_missing(fake_process, 
 
 
 def test_a_bundle_is_skipped_when_one_of_its_related_images_failed(fake_process, executor, tmp_path):
-    related = ImageRecord(planned("src.example/ops/related@sha256:" + "1" * 64), tmp_path / "r.log", status=FAILED)
+    related = ImageRecord(planned("src.example/ops/related@sha256:" + "1" * 64), tmp_path / "r.log", status=Status.FAILED)
     bundle = ImageRecord(planned("src.example/ops/bundle@sha256:" + "2" * 64), tmp_path / "b.log",
                          prerequisites=[related])
     executor.copy(bundle)
-    assert bundle.status == FAILED and bundle.attempts == 0
+    assert bundle.status == Status.FAILED and bundle.attempts == 0
     assert bundle.failure.one_line.startswith("related image failed: skipping operator bundle src.example/ops/bundle")
     assert fake_process.call_count(COPY + [fake_process.any()]) == 0

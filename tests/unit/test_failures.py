@@ -6,7 +6,8 @@ Lines marked 1.9.3 were captured from Debian 12's skopeo with stderr not a TTY
 
 import pytest
 
-from skomirror.failures import RULES, Kind, classify, error_message
+from skomirror.records import FailureKind
+from skomirror.skopeo.failures import RULES, classify, error_message
 
 
 def fatal(message: str) -> str:
@@ -17,75 +18,75 @@ def fatal(message: str) -> str:
 CASES = [
     # permanent: retrying cannot help
     ("initializing source docker://127.0.0.1:5341/test:nope: reading manifest nope in 127.0.0.1:5341/test: "
-     "manifest unknown: manifest unknown", Kind.PERMANENT, "image not found"),
+     "manifest unknown: manifest unknown", FailureKind.PERMANENT, "image not found"),
     ('Error parsing image name "docker://127.0.0.1:53867/ns/test/nope:v1": reading manifest v1 in '
-     "127.0.0.1:53867/ns/test/nope: manifest unknown: manifest unknown", Kind.PERMANENT, "image not found"),
+     "127.0.0.1:53867/ns/test/nope: manifest unknown: manifest unknown", FailureKind.PERMANENT, "image not found"),
     ("reading manifest 1 in 127.0.0.1:5344/private/x: errors:\ndenied: requested access to the resource is denied\n"
-     "unauthorized: authentication required\n", Kind.PERMANENT, "authentication failed"),
-    ("reading manifest y in 127.0.0.1:5342/x: unauthorized: authentication required", Kind.PERMANENT,
+     "unauthorized: authentication required\n", FailureKind.PERMANENT, "authentication failed"),
+    ("reading manifest y in 127.0.0.1:5342/x: unauthorized: authentication required", FailureKind.PERMANENT,
      "authentication failed"),
     ("initializing source docker://r/x:1: unable to retrieve auth token: invalid username/password: unauthorized: "
-     "incorrect username or password", Kind.PERMANENT, "authentication failed"),
+     "incorrect username or password", FailureKind.PERMANENT, "authentication failed"),
     ("writing blob: initiating layer upload to /v2/denied/x/blobs/uploads/ in 127.0.0.1:5344: denied",
-     Kind.PERMANENT, "access denied"),
+     FailureKind.PERMANENT, "access denied"),
     ('pinging container registry 127.0.0.1:5341: Get "https://127.0.0.1:5341/v2/": http: server gave HTTP response '
-     "to HTTPS client", Kind.PERMANENT, "registry speaks plain HTTP"),
-    ('Get "https://127.0.0.1:5343/v2/": x509: certificate signed by unknown authority', Kind.PERMANENT,
+     "to HTTPS client", FailureKind.PERMANENT, "registry speaks plain HTTP"),
+    ('Get "https://127.0.0.1:5343/v2/": x509: certificate signed by unknown authority', FailureKind.PERMANENT,
      "TLS certificate not trusted"),
     ('pinging container registry nonexistent.invalid: Get "https://nonexistent.invalid/v2/": dial tcp: lookup '
-     "nonexistent.invalid on 10.255.255.53:53: no such host", Kind.PERMANENT, "unknown registry host"),
+     "nonexistent.invalid on 10.255.255.53:53: no such host", FailureKind.PERMANENT, "unknown registry host"),
     ("Invalid source name docker://UPPER/x: invalid reference format: repository name must be lowercase",
-     Kind.PERMANENT, "invalid image reference"),
-    ('initializing source oci:/tmp/src:nosuchtag: no descriptor found for reference "nosuchtag"', Kind.PERMANENT,
+     FailureKind.PERMANENT, "invalid image reference"),
+    ('initializing source oci:/tmp/src:nosuchtag: no descriptor found for reference "nosuchtag"', FailureKind.PERMANENT,
      "image not found"),
     # transient: retry with backoff
     ('pinging container registry 127.0.0.1:5349: Get "http://127.0.0.1:5349/v2/": dial tcp 127.0.0.1:5349: '
-     "connect: connection refused", Kind.TRANSIENT, "connection refused"),
-    ('Get "http://127.0.0.1:5344/v2/reset/x/manifests/1": EOF', Kind.TRANSIENT, "connection closed early (EOF)"),
+     "connect: connection refused", FailureKind.TRANSIENT, "connection refused"),
+    ('Get "http://127.0.0.1:5344/v2/reset/x/manifests/1": EOF', FailureKind.TRANSIENT, "connection closed early (EOF)"),
     ("reading manifest 1 in 127.0.0.1:5344/r/x: toomanyrequests: You have reached your pull rate limit.",
-     Kind.TRANSIENT, "rate limited (429)"),
+     FailureKind.TRANSIENT, "rate limited (429)"),
     ("reading manifest 1 in 127.0.0.1:5344/r/x: received unexpected HTTP status: 503 Service Unavailable",
-     Kind.TRANSIENT, "registry overloaded (503)"),
+     FailureKind.TRANSIENT, "registry overloaded (503)"),
     ("copying image 1/2 from manifest list: reading config blob sha256:c313: fetching blob: received unexpected "
-     "HTTP status: 502 Bad Gateway", Kind.TRANSIENT, "registry server error (5xx)"),
+     "HTTP status: 502 Bad Gateway", FailureKind.TRANSIENT, "registry server error (5xx)"),
     ("writing blob: uploading layer chunked: received unexpected HTTP status: 500 Internal Server Error",
-     Kind.TRANSIENT, "registry server error (5xx)"),
+     FailureKind.TRANSIENT, "registry server error (5xx)"),
     ("writing blob: uploading layer chunked: blob upload unknown: blob upload unknown to registry",
-     Kind.TRANSIENT, "blob upload lost"),
-    ("writing blob: uploading layer chunked: blob upload unknown", Kind.TRANSIENT, "blob upload lost"),
-    ('Get "http://127.0.0.1:5344/v2/slow/x/manifests/1": context deadline exceeded', Kind.TRANSIENT, "timeout"),
+     FailureKind.TRANSIENT, "blob upload lost"),
+    ("writing blob: uploading layer chunked: blob upload unknown", FailureKind.TRANSIENT, "blob upload lost"),
+    ('Get "http://127.0.0.1:5344/v2/slow/x/manifests/1": context deadline exceeded', FailureKind.TRANSIENT, "timeout"),
     ('writing blob: Patch "http://localhost:55000/v2/x/blobs/uploads/u": read tcp 127.0.0.1:1->127.0.0.1:2: read: '
-     "connection reset by peer", Kind.TRANSIENT, "connection reset"),
-    ("reading blob sha256:ab: unexpected EOF", Kind.TRANSIENT, "connection closed early (EOF)"),
+     "connection reset by peer", FailureKind.TRANSIENT, "connection reset"),
+    ("reading blob sha256:ab: unexpected EOF", FailureKind.TRANSIENT, "connection closed early (EOF)"),
     # the distribution 2.8 same-repository race: retried once the competing copy is done
     ("trying to reuse blob sha256:ab at destination: failed to read from destination repository r3: 500 "
-     "(Internal Server Error)", Kind.RACE, "registry blob race"),
-    ("writing blob: failed to read from destination repository r3: 500 (Internal Server Error)", Kind.RACE,
+     "(Internal Server Error)", FailureKind.RACE, "registry blob race"),
+    ("writing blob: failed to read from destination repository r3: 500 (Internal Server Error)", FailureKind.RACE,
      "registry blob race"),
     ("writing manifest: uploading manifest sha256:ab to 127.0.0.1:5341/r4: errors:\ndigest invalid\n"
-     "manifest blob unknown: blob unknown to registry\n", Kind.RACE, "manifest blob unknown"),
+     "manifest blob unknown: blob unknown to registry\n", FailureKind.RACE, "manifest blob unknown"),
     ("writing blob: uploading layer to http://127.0.0.1:5341/v2/r/blobs/uploads/u?digest=sha256%3Aab: "
-     "digest invalid", Kind.RACE, "digest invalid"),
+     "digest invalid", FailureKind.RACE, "digest invalid"),
     ('Manifest list must be converted to type "application/vnd.docker.distribution.manifest.list.v2+json" to be '
-     'written to destination, but we cannot modify it: "Instructed to preserve digests"', Kind.RACE,
+     'written to destination, but we cannot modify it: "Instructed to preserve digests"', FailureKind.RACE,
      "manifest list upload failed"),
     # worded as the Go errors read; not captured from a live failure
     ('writing blob: Patch "http://r/v2/x/blobs/uploads/u": write tcp 127.0.0.1:1->127.0.0.1:2: write: broken pipe',
-     Kind.TRANSIENT, "broken pipe"),
+     FailureKind.TRANSIENT, "broken pipe"),
     ('pinging container registry r.example: Get "https://r.example/v2/": dial tcp 10.0.0.1:443: connect: network '
-     "is unreachable", Kind.TRANSIENT, "network unreachable"),
+     "is unreachable", FailureKind.TRANSIENT, "network unreachable"),
     ("reading blob sha256:ab: fetching blob: http2: server sent GOAWAY and closed the connection; LastStreamID=1999",
-     Kind.TRANSIENT, "HTTP/2 stream error"),
+     FailureKind.TRANSIENT, "HTTP/2 stream error"),
     ("registry 127.0.0.1:5347 is blocked in ./reg.conf or $HOME/.config/containers/registries.conf.d",
-     Kind.PERMANENT, "registry blocked by registries.conf"),
-    ("Can not copy signatures to oci:/x:t: Pushing signatures for OCI images is not supported", Kind.PERMANENT,
+     FailureKind.PERMANENT, "registry blocked by registries.conf"),
+    ("Can not copy signatures to oci:/x:t: Pushing signatures for OCI images is not supported", FailureKind.PERMANENT,
      "destination cannot store signatures"),
-    ('writing blob: storing blob to file "/var/tmp/x": write /var/tmp/x: no space left on device', Kind.PERMANENT,
+    ('writing blob: storing blob to file "/var/tmp/x": write /var/tmp/x: no space left on device', FailureKind.PERMANENT,
      "no space left on device"),
     # the primary location's error decides, not the registries.conf mirrors'
     ("(Mirrors also failed: [127.0.0.1:5341/test:nope: reading manifest nope in 127.0.0.1:5341/test: manifest "
      "unknown: manifest unknown]): 127.0.0.1:5346/test:nope: pinging container registry 127.0.0.1:5346: Get "
-     '"http://127.0.0.1:5346/v2/": dial tcp 127.0.0.1:5346: connect: connection refused', Kind.TRANSIENT,
+     '"http://127.0.0.1:5346/v2/": dial tcp 127.0.0.1:5346: connect: connection refused', FailureKind.TRANSIENT,
      "connection refused"),
 ]
 
@@ -94,7 +95,7 @@ CASES = [
 def test_classifies_real_skopeo_errors(message, kind, label):
     failure = classify(fatal(message))
     assert (failure.kind, failure.label.split(" (")[0]) == (kind, label.split(" (")[0])
-    assert failure.retryable == (kind in (Kind.TRANSIENT, Kind.RACE))
+    assert failure.retryable == (kind in (FailureKind.TRANSIENT, FailureKind.RACE))
     assert "\n" not in failure.one_line
 
 
@@ -114,10 +115,10 @@ def test_tty_style_fatal_line_is_read_too():
 
 def test_unknown_error_is_permanent_but_keeps_its_text():
     failure = classify(fatal("something nobody has seen before"))
-    assert failure.kind is Kind.PERMANENT and failure.message == "something nobody has seen before"
+    assert failure.kind is FailureKind.PERMANENT and failure.message == "something nobody has seen before"
 
 
 def test_killed_skopeo_is_transient_and_an_interrupt_is_not_retried():
-    assert classify("", returncode=-9).kind is Kind.TRANSIENT
+    assert classify("", returncode=-9).kind is FailureKind.TRANSIENT
     interrupted = classify("", returncode=-15, interrupted=True)
-    assert interrupted.kind is Kind.INTERRUPTED and not interrupted.retryable
+    assert interrupted.kind is FailureKind.INTERRUPTED and not interrupted.retryable

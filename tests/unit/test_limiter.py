@@ -1,4 +1,4 @@
-from skomirror.limiter import RegistryLimiter
+from skomirror.execution.limiter import RegistryLimiter
 
 
 def test_halves_on_overload_and_climbs_back_one_per_round_of_clean_copies():

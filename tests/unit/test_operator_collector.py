@@ -10,8 +10,8 @@ from skomirror.config.model import IncludeChannel, IncludePackage, Operator, Whe
 from skomirror.imageref import ImageRef
 from skomirror.naming import MirrorName
 from skomirror.store import Store
-from skomirror.testkit.catalogs import catalog_image, fbc_documents
-from skomirror.testkit.images import make_image, make_layer, put_in_store
+from testkit.catalogs import catalog_image, fbc_documents
+from testkit.images import make_image, make_layer, put_in_store
 
 SPEC = {"foo": {"default": "stable", "channels": {"stable": [("foo.v1.0.0", None, []),
                                                             ("foo.v1.1.0", "foo.v1.0.0", [])]}}}

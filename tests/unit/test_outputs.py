@@ -2,8 +2,7 @@ import json
 from pathlib import Path
 
 from skomirror.collectors.types import ImageKind
-from skomirror.executor import ImageRecord
-from skomirror.failures import Failure, Kind
+from skomirror.records import Failure, FailureKind, ImageRecord
 from skomirror.outputs import RunInfo, errors_text, exit_code, results_text, summary_lines
 from skomirror.plan import Plan
 from skomirror.workspace import Workspace
@@ -15,7 +14,7 @@ def record(name: str, status: str, kind=ImageKind.ADDITIONAL, failure=None) -> I
     return ImageRecord(image, Path(f"/ws/logs/{name}.log"), status=status, failure=failure, attempts=1)
 
 
-NOT_FOUND = Failure(Kind.PERMANENT, "image not found", "reading manifest 1 in src.io/b: manifest unknown")
+NOT_FOUND = Failure(FailureKind.PERMANENT, "image not found", "reading manifest 1 in src.io/b: manifest unknown")
 
 
 def test_exit_code_is_oc_mirrors_bit_mask():

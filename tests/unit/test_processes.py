@@ -5,7 +5,7 @@ import time
 
 from plumbum import local
 
-from skomirror.processes import ChildProcesses, io_bytes
+from skomirror.skopeo.processes import ChildProcesses, io_bytes
 
 
 def test_a_child_whose_bytes_stop_moving_is_stopped(tmp_path):

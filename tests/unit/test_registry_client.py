@@ -5,8 +5,8 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from skomirror.registry_client import RegistryClient, credentials_for
-from skomirror.skopeo import RegistryAccess
+from skomirror.registry.client import RegistryClient, credentials_for
+from skomirror.skopeo.command import RegistryAccess
 
 MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
 

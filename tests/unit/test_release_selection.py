@@ -12,7 +12,7 @@ import pytest
 from skomirror.catalog.semver import Version
 from skomirror.release.cincinnati import ReleaseCollectionError, UpdateService, parse_graph
 from skomirror.release.selection import ChannelRequest, select_in_channel, select_releases, shortest_path
-from skomirror.testkit.updateservice import UpdateServiceStub, graph_document
+from testkit.updateservice import UpdateServiceStub, graph_document
 
 
 def payload(version: str) -> str:

@@ -4,7 +4,7 @@ from skomirror.collectors.releases import ReleaseContext, _signature
 from skomirror.release.cincinnati import ReleaseCollectionError
 from skomirror.release.signatures import load_signatures, signature_configmap
 from skomirror.store import Store
-from skomirror.testkit.updateservice import UpdateServiceStub
+from testkit.updateservice import UpdateServiceStub
 
 DIGEST = "sha256:" + "ab" * 32
 

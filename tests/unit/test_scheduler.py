@@ -1,7 +1,7 @@
 import threading
 import time
 
-from skomirror.scheduler import BlobScheduler
+from skomirror.execution.scheduler import BlobScheduler
 
 
 def scheduler_for(tasks, **options):

@@ -5,7 +5,7 @@ import pytest
 from plumbum import local
 
 from skomirror.errors import SkomirrorError
-from skomirror.skopeo import CopySettings, RegistryAccess, Skopeo, check_authfile, parse_flags, parse_version
+from skomirror.skopeo.command import CopySettings, RegistryAccess, Skopeo, check_authfile, parse_flags, parse_version
 from tests.unit.conftest import FAKE_SKOPEO, help_text
 
 
@@ -84,7 +84,7 @@ def test_parallel_layers_give_one_warning_on_old_skopeo(old_skopeo):
 
 
 def test_all_is_used_when_multi_arch_is_missing():
-    from skomirror.skopeo import Capabilities
+    from skomirror.skopeo.command import Capabilities
     skopeo = Skopeo("/x/skopeo", Capabilities((1, 6, 0), frozenset({"all", "preserve-digests", "digestfile"})))
     args = skopeo.copy_args("docker://a/b:1", "docker://c/b:1", CopySettings(), Path("/d"))
     assert "--all" in args and "--multi-arch" not in args

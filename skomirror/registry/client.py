@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Dict, Optional, Tuple
 
 from skomirror.manifests import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
-from skomirror.skopeo import RegistryAccess
+from skomirror.skopeo.command import RegistryAccess
 
 ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST,
                     "application/vnd.docker.distribution.manifest.v1+prettyjws"])

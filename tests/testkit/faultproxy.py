@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
 
-from skomirror.testkit.loopserver import LoopServer
+from testkit.loopserver import LoopServer
 
 _BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 _MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Optional
 
-from skomirror.testkit.loopserver import LoopServer
+from testkit.loopserver import LoopServer
 
 CHUNK = 256 * 1024  # big enough to keep the proxy's own CPU small next to what it emulates
 

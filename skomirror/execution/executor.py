@@ -7,61 +7,22 @@ to take Ctrl-C or SIGTERM and stop every child.
 
 import threading
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Generic, List, Optional, Set, TypeVar
+from typing import Callable, Dict, Generic, List, Optional, Set, TypeVar
 
-from skomirror.failures import OVERLOADED, RATE_LIMITED, Failure, Kind
-from skomirror.limiter import RegistryLimiter
-from skomirror.manifests import ImageFacts
+from skomirror.skopeo.failures import OVERLOADED, RATE_LIMITED
+from skomirror.execution.limiter import RegistryLimiter
 from skomirror.plan import PlannedImage
-from skomirror.present import PresentBlobs
-from skomirror.processes import Stopped
-from skomirror.retry import RetryPolicy, SkopeoFailed
-from skomirror.runner import SkopeoRunner
-from skomirror.scheduler import BlobScheduler, Blobs
-from skomirror.survey import Survey, Surveyor
-
-if TYPE_CHECKING:  # skomirror.meter imports this module
-    from skomirror.meter import ByteMeter
-
-PENDING, COPIED, SKIPPED, FAILED, INTERRUPTED = "pending", "copied", "skipped", "failed", "interrupted"
+from skomirror.registry.present import PresentBlobs
+from skomirror.skopeo.processes import Stopped
+from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
+from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.execution.meter import ByteMeter
+from skomirror.execution.scheduler import BlobScheduler
+from skomirror.records import Failure, FailureKind, ImageRecord, Status, Survey
+from skomirror.survey import Surveyor
 
 T = TypeVar("T")
-
-
-@dataclass(eq=False)  # a mutable record: identity is what counts (it keys the running processes)
-class ImageRecord:
-    """Everything known about one planned image during and after the run."""
-
-    image: PlannedImage
-    log: Path
-    survey: Optional[Survey] = None
-    status: str = PENDING
-    digest: Optional[str] = None
-    attempts: int = 0
-    seconds: float = 0.0
-    failure: Optional[Failure] = None
-    prerequisites: List["ImageRecord"] = field(default_factory=list)  # must be mirrored before this one
-
-    @property
-    def facts(self) -> Optional[ImageFacts]:
-        """What the survey learned of the source; None when it could not tell (then blobs are unknown too)."""
-        return self.survey.source if self.survey else None
-
-    @property
-    def size(self) -> Optional[int]:
-        return self.facts.size if self.facts else None
-
-    @property
-    def blobs(self) -> Blobs:
-        """Everything the copy may write (blobs and manifests) with sizes; None when the survey could not tell."""
-        facts = self.facts
-        return facts.written if facts is not None else None
-
-    def fail(self, failure: Failure) -> None:
-        self.failure = failure
-        self.status = INTERRUPTED if failure.kind is Kind.INTERRUPTED else FAILED
 
 
 def registries_of(image: PlannedImage) -> List[str]:
@@ -148,12 +109,12 @@ class Executor:
             surveyor = Surveyor(self.runner, self.target, retry, self.trusted)
             record.survey = surveyor.survey(record.image, record.log)
         except Stopped:
-            record.survey = Survey(failure=Failure(Kind.INTERRUPTED, "interrupted", ""))
+            record.survey = Survey(failure=Failure(FailureKind.INTERRUPTED, "interrupted", ""))
         record.seconds += time.monotonic() - started
         if record.survey.failure:
             record.fail(record.survey.failure)
         elif record.survey.up_to_date:
-            record.status, record.digest = SKIPPED, record.survey.destination_digest
+            record.status, record.digest = Status.SKIPPED, record.survey.destination_digest
 
     def survey_all(self, records: List[ImageRecord]) -> None:
         """Survey every record not surveyed yet."""
@@ -177,7 +138,7 @@ class Executor:
                 needed.setdefault(record.image.destination_repository, set()).update(record.facts.blobs)
         return self.target.blobs_present(needed, self.runner, SURVEY_THREADS) if needed else {}
 
-    def copy_all(self, records: List[ImageRecord], meter: "ByteMeter", show_bytes: Callable[[int], None],
+    def copy_all(self, records: List[ImageRecord], meter: ByteMeter, show_bytes: Callable[[int], None],
                  present: Optional[PresentBlobs] = None) -> None:
         """meter (a ByteMeter) and show_bytes: byte progress, sampled once a second while copies run;
         present: what blobs_present found."""
@@ -185,7 +146,7 @@ class Executor:
         scheduler = BlobScheduler(records, lambda r: r.image.destination_repository, lambda r: r.blobs,
                                   present=present,
                                   rewritten=lambda r: set(r.facts.manifests) if r.facts is not None else set(),
-                                  ready=lambda r: all(p.status != PENDING for p in r.prerequisites),
+                                  ready=lambda r: all(p.status != Status.PENDING for p in r.prerequisites),
                                   admit=lambda r: limiter.admits(registries_of(r.image)),
                                   claim=lambda r: limiter.started(registries_of(r.image)),
                                   release=lambda r: limiter.finished(registries_of(r.image)))
@@ -195,7 +156,7 @@ class Executor:
             try:
                 self.copy(record)
             finally:
-                scheduler.finished(record, succeeded=record.status == COPIED)
+                scheduler.finished(record, succeeded=record.status == Status.COPIED)
                 meter.finished(record)
                 self.on_done(record)
 
@@ -213,9 +174,9 @@ class Executor:
             show_bytes(meter.value())
 
     def copy(self, record: ImageRecord) -> None:
-        failed = [p for p in record.prerequisites if p.status in (FAILED, INTERRUPTED)]
+        failed = [p for p in record.prerequisites if p.status in (Status.FAILED, Status.INTERRUPTED)]
         if failed:
-            record.fail(Failure(Kind.PERMANENT, "related image failed",
+            record.fail(Failure(FailureKind.PERMANENT, "related image failed",
                                 f"skipping operator bundle {record.image.origin} because one of its related images "
                                 f"failed to mirror: {failed[0].image.origin}"))
             return
@@ -239,7 +200,7 @@ class Executor:
 
         try:
             pushed = self.runner.retry.call(attempt, self.runner.children.stopping, note_retry)
-            record.status = COPIED
+            record.status = Status.COPIED
             record.digest = pushed or (record.survey.source_digest if record.survey else None)
             if record.attempts == 1:
                 self.limiter.speed_up(registries_of(record.image))
@@ -248,6 +209,6 @@ class Executor:
             if record.image.kind.group == "release":  # as oc-mirror: an incomplete release stops the run
                 self._stop_queue()
         except Stopped:
-            record.fail(Failure(Kind.INTERRUPTED, "interrupted", ""))
+            record.fail(Failure(FailureKind.INTERRUPTED, "interrupted", ""))
         finally:
             record.seconds += time.monotonic() - started

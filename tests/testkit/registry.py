@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
-from skomirror.testkit.images import Blob, Image, Index
+from testkit.images import Blob, Image, Index
 
 REGISTRY_BINARY_NAMES = ("docker-registry", "registry")
 

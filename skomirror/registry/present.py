@@ -13,7 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Dict, List, Set, Tuple, TypeVar
 
-from skomirror.registry_client import RegistryClient, Unsupported
+from skomirror.registry.client import RegistryClient, Unsupported
 
 PresentBlobs = Dict[str, Set[str]]  # destination repository -> digests already there
 T = TypeVar("T")

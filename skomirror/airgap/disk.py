@@ -16,15 +16,15 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
-from skomirror.archive import Entry, check_members, check_parts, extract_part, group_entries, member_bytes, \
+from skomirror.airgap.archive import Entry, check_members, check_parts, extract_part, group_entries, member_bytes, \
     write_part
 from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import Where
 from skomirror.errors import SkomirrorError
 from skomirror.imageref import ImageRef
-from skomirror.executor import COPIED, SKIPPED, ImageRecord
+from skomirror.records import ImageRecord, Status
 from skomirror.progress import format_bytes
-from skomirror.shipments import History, Shipment, find_shipments
+from skomirror.airgap.shipments import History, Shipment, find_shipments
 from skomirror.store import Store
 
 FREE_SPACE_OVERRIDE = "SKOMIRROR_FREE_SPACE_BYTES"  # for tests: pretend the disk has this many bytes free
@@ -94,7 +94,7 @@ def check_space_for_disk_run(records: List[ImageRecord], store: Store, history: 
 def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, history: History, config: Path,
                    part_limit: Optional[int], since: Optional[date], full: bool,
                    say: Callable[[str], None]) -> Optional[Shipment]:
-    shipped = [record for record in records if record.status in (COPIED, SKIPPED)]
+    shipped = [record for record in records if record.status in (Status.COPIED, Status.SKIPPED)]
     plan = shipping_plan(shipped, store, history, since, full)
     shipment_id, first_part = history.next_numbers(archive_dir)
     images = [{"name": str(r.image.name), "digest": r.digest or "", "origin": r.image.origin,

@@ -1,7 +1,7 @@
 """Byte-accurate progress: how much of the unique missing bytes has moved.
 
 The total counts each blob once, however many images share it, and leaves
-out what the destination holds already (skomirror.present). A blob's
+out what the destination holds already (skomirror.registry.present). A blob's
 bytes count as done when the first image carrying it is finished; while a
 copy runs, the bytes its skopeo has read so far (/proc/<pid>/io, network
 included) count up to what that image still has to bring. Without /proc the
@@ -12,14 +12,14 @@ when a copy is retried from the start.
 import threading
 from typing import Callable, Dict, Iterable, Optional
 
-from skomirror.executor import COPIED, ImageRecord
-from skomirror.present import PresentBlobs
+from skomirror.records import ImageRecord, Status
+from skomirror.registry.present import PresentBlobs
 
 
 class ByteMeter:
     def __init__(self, records: Iterable[ImageRecord], bytes_read: Callable[[ImageRecord], Optional[int]],
                  present: Optional[PresentBlobs] = None):
-        """present: what the destination holds already (skomirror.present); it is not counted."""
+        """present: what the destination holds already (skomirror.registry.present); it is not counted."""
         self._missing: Dict[str, int] = {}
         for record in records:
             there = (present or {}).get(record.image.destination_repository, ())
@@ -44,7 +44,7 @@ class ByteMeter:
                 size = self._missing.pop(digest, None)
                 if size is None:
                     continue
-                if record.status == COPIED:
+                if record.status == Status.COPIED:
                     self._credited += size
                 else:
                     self.total -= size

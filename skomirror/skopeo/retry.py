@@ -6,7 +6,7 @@ from typing import Callable, Optional, TypeVar
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential, wait_fixed, wait_random
 
-from skomirror.failures import Failure
+from skomirror.records import Failure
 
 T = TypeVar("T")
 

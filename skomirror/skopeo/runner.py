@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from skomirror.failures import STALLED, Failure, Kind, classify
+from skomirror.records import Failure, FailureKind
+from skomirror.skopeo.failures import STALLED, classify
 from skomirror.imageref import ImageRef
 from skomirror.manifests import digest_of
-from skomirror.processes import ChildProcesses, Completed, open_log
-from skomirror.registry_client import Answer, RegistryClient, Unsupported
-from skomirror.retry import RetryPolicy, SkopeoFailed
-from skomirror.skopeo import CopySettings, Skopeo
+from skomirror.skopeo.processes import ChildProcesses, Completed, open_log
+from skomirror.registry.client import Answer, RegistryClient, Unsupported
+from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
+from skomirror.skopeo.command import CopySettings, Skopeo
 
 
 @dataclass
@@ -30,7 +31,7 @@ class SkopeoRunner:
             tag: object = None) -> Completed:
         completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout, tag)
         if completed.stalled and not completed.interrupted:
-            raise SkopeoFailed(Failure(Kind.TRANSIENT, STALLED, f"no byte progress for "
+            raise SkopeoFailed(Failure(FailureKind.TRANSIENT, STALLED, f"no byte progress for "
                                                                 f"{self.children.stall_timeout:g}s; skopeo was stopped"))
         if completed.returncode != 0 or completed.interrupted:
             raise SkopeoFailed(classify(completed.output, completed.returncode, completed.interrupted))

@@ -6,20 +6,12 @@ text itself. The patterns are heuristics over unstable text: the raw message
 is always kept next to the label.
 """
 
-import enum
 import re
 from dataclasses import dataclass
 from typing import Optional
 
+from skomirror.records import NOT_FOUND, Failure, FailureKind
 
-class Kind(enum.Enum):
-    TRANSIENT = "transient"  # network, 5xx, 429: retry with backoff
-    RACE = "race"  # a blob race in the destination repository: retry once the competing copy is done
-    PERMANENT = "permanent"  # retrying cannot help: not found, auth, TLS, bad reference
-    INTERRUPTED = "interrupted"  # skomirror stopped the copy itself
-
-
-NOT_FOUND = "image not found"
 RATE_LIMITED, OVERLOADED = "rate limited (429)", "registry overloaded (503)"  # these slow a registry down
 STALLED = "stalled"
 
@@ -27,70 +19,51 @@ STALLED = "stalled"
 @dataclass(frozen=True)
 class Rule:
     pattern: str
-    kind: Kind
+    kind: FailureKind
     label: str
 
 
 # First match wins; more specific patterns come first.
 RULES = (
-    Rule(r"failed to read from destination repository", Kind.RACE, "registry blob race (500 on blob check)"),
-    Rule(r"manifest blob unknown|blob unknown to registry", Kind.RACE, "manifest blob unknown"),
-    Rule(r"digest invalid", Kind.RACE, "digest invalid"),
+    Rule(r"failed to read from destination repository", FailureKind.RACE, "registry blob race (500 on blob check)"),
+    Rule(r"manifest blob unknown|blob unknown to registry", FailureKind.RACE, "manifest blob unknown"),
+    Rule(r"digest invalid", FailureKind.RACE, "digest invalid"),
     # c/image hides a failed OCI index upload behind this when it may not convert (seen in same-repository races)
-    Rule(r"must be converted to type .*Instructed to preserve digests", Kind.RACE, "manifest list upload failed"),
-    Rule(r"blob upload unknown|blob upload invalid", Kind.TRANSIENT, "blob upload lost"),
-    Rule(r"toomanyrequests|too many requests|\b429\b", Kind.TRANSIENT, RATE_LIMITED),
-    Rule(r"\b503\b|Service Unavailable", Kind.TRANSIENT, OVERLOADED),
+    Rule(r"must be converted to type .*Instructed to preserve digests", FailureKind.RACE, "manifest list upload failed"),
+    Rule(r"blob upload unknown|blob upload invalid", FailureKind.TRANSIENT, "blob upload lost"),
+    Rule(r"toomanyrequests|too many requests|\b429\b", FailureKind.TRANSIENT, RATE_LIMITED),
+    Rule(r"\b503\b|Service Unavailable", FailureKind.TRANSIENT, OVERLOADED),
     Rule(r"unexpected HTTP status: 5\d\d|status code from registry 5\d\d|\b5\d\d \((Internal Server Error|Bad "
-         r"Gateway|Service Unavailable|Gateway Timeout)\)", Kind.TRANSIENT, "registry server error (5xx)"),
-    Rule(r"connection refused", Kind.TRANSIENT, "connection refused"),
-    Rule(r"connection reset", Kind.TRANSIENT, "connection reset"),
-    Rule(r"broken pipe", Kind.TRANSIENT, "broken pipe"),
-    Rule(r"network is unreachable|no route to host|host is down", Kind.TRANSIENT, "network unreachable"),
+         r"Gateway|Service Unavailable|Gateway Timeout)\)", FailureKind.TRANSIENT, "registry server error (5xx)"),
+    Rule(r"connection refused", FailureKind.TRANSIENT, "connection refused"),
+    Rule(r"connection reset", FailureKind.TRANSIENT, "connection reset"),
+    Rule(r"broken pipe", FailureKind.TRANSIENT, "broken pipe"),
+    Rule(r"network is unreachable|no route to host|host is down", FailureKind.TRANSIENT, "network unreachable"),
     Rule(r"i/o timeout|TLS handshake timeout|context deadline exceeded|Client\.Timeout|timeout awaiting",
-         Kind.TRANSIENT, "timeout"),
-    Rule(r"unexpected EOF|: EOF\b|\bEOF$", Kind.TRANSIENT, "connection closed early (EOF)"),
-    Rule(r"http2: |GOAWAY|stream error", Kind.TRANSIENT, "HTTP/2 stream error"),
+         FailureKind.TRANSIENT, "timeout"),
+    Rule(r"unexpected EOF|: EOF\b|\bEOF$", FailureKind.TRANSIENT, "connection closed early (EOF)"),
+    Rule(r"http2: |GOAWAY|stream error", FailureKind.TRANSIENT, "HTTP/2 stream error"),
     Rule(r"manifest unknown|no descriptor found|name unknown|repository name not known|not found",
-         Kind.PERMANENT, NOT_FOUND),
+         FailureKind.PERMANENT, NOT_FOUND),
     Rule(r"unauthorized|authentication required|invalid username/password|unable to retrieve auth token",
-         Kind.PERMANENT, "authentication failed"),
-    Rule(r"\bdenied\b", Kind.PERMANENT, "access denied"),
-    Rule(r"server gave HTTP response to HTTPS client", Kind.PERMANENT,
+         FailureKind.PERMANENT, "authentication failed"),
+    Rule(r"\bdenied\b", FailureKind.PERMANENT, "access denied"),
+    Rule(r"server gave HTTP response to HTTPS client", FailureKind.PERMANENT,
          "registry speaks plain HTTP (use --src-tls-verify=false or --dest-tls-verify=false)"),
-    Rule(r"x509:|certificate", Kind.PERMANENT, "TLS certificate not trusted (see --src-cert-dir/--dest-cert-dir)"),
-    Rule(r"no such host", Kind.PERMANENT, "unknown registry host"),
-    Rule(r"invalid reference format", Kind.PERMANENT, "invalid image reference"),
-    Rule(r"is blocked in", Kind.PERMANENT, "registry blocked by registries.conf"),
-    Rule(r"signatures .*not supported|Can not copy signatures", Kind.PERMANENT,
+    Rule(r"x509:|certificate", FailureKind.PERMANENT, "TLS certificate not trusted (see --src-cert-dir/--dest-cert-dir)"),
+    Rule(r"no such host", FailureKind.PERMANENT, "unknown registry host"),
+    Rule(r"invalid reference format", FailureKind.PERMANENT, "invalid image reference"),
+    Rule(r"is blocked in", FailureKind.PERMANENT, "registry blocked by registries.conf"),
+    Rule(r"signatures .*not supported|Can not copy signatures", FailureKind.PERMANENT,
          "destination cannot store signatures"),
-    Rule(r"no space left on device", Kind.PERMANENT, "no space left on device"),
+    Rule(r"no space left on device", FailureKind.PERMANENT, "no space left on device"),
 )
 _COMPILED = tuple((re.compile(rule.pattern, re.IGNORECASE), rule) for rule in RULES)
-_UNKNOWN = Rule("", Kind.PERMANENT, "skopeo failed")
+_UNKNOWN = Rule("", FailureKind.PERMANENT, "skopeo failed")
 _LOGFMT_FATAL = re.compile(r'level=(?:fatal|error) msg="((?:[^"\\]|\\.)*)"')
 # `skopeo inspect` wraps every error in this misleading prefix, even network ones.
 _INSPECT_PREFIX = re.compile(r'^Error parsing image name "[^"]*": ')
 _MIRRORS_FAILED = re.compile(r"\(Mirrors also failed: \[.*\]\): ", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Failure:
-    kind: Kind
-    label: str
-    message: str
-
-    @property
-    def retryable(self) -> bool:
-        return self.kind in (Kind.TRANSIENT, Kind.RACE)
-
-    @property
-    def not_found(self) -> bool:
-        return self.label == NOT_FOUND
-
-    @property
-    def one_line(self) -> str:
-        return f"{self.label}: {self.message}" if self.message else self.label
 
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
@@ -117,9 +90,9 @@ def error_message(stderr: str) -> str:
 def classify(stderr: str, returncode: Optional[int] = 1, interrupted: bool = False) -> Failure:
     message = error_message(stderr)
     if interrupted:
-        return Failure(Kind.INTERRUPTED, "interrupted", message)
+        return Failure(FailureKind.INTERRUPTED, "interrupted", message)
     if returncode is not None and returncode < 0 and not message:
-        return Failure(Kind.TRANSIENT, f"skopeo killed by signal {-returncode}", "")
+        return Failure(FailureKind.TRANSIENT, f"skopeo killed by signal {-returncode}", "")
     primary = _MIRRORS_FAILED.sub("", message)  # the primary location's error decides
     for regex, rule in _COMPILED:
         if regex.search(primary):

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
-from skomirror.archive import Part
+from skomirror.airgap.archive import Part
 from skomirror.errors import SkomirrorError
 
 MANIFEST_NAME = "mirror_shipment_{:04d}.json"

@@ -1,6 +1,6 @@
 """The demo behind scripts/demo.sh: two local registries, sample images, a mirror, a rerun, an air gap.
 
-Run with `python -m skomirror.testkit.demo`. It stops what it started, even on Ctrl-C.
+Run with `python -m testkit.demo`. It stops what it started, even on Ctrl-C.
 """
 
 import socket
@@ -10,9 +10,9 @@ import tempfile
 from pathlib import Path
 from typing import Dict, Union
 
-from skomirror.testkit.catalogs import seed_catalog
-from skomirror.testkit.images import Image, Index, make_index, make_layer, simple_image
-from skomirror.testkit.registry import Registry
+from testkit.catalogs import seed_catalog
+from testkit.images import Image, Index, make_index, make_layer, simple_image
+from testkit.registry import Registry
 
 PROJECT = Path(__file__).resolve().parents[2]
 EXAMPLE = PROJECT / "examples" / "demo-isc.yaml"

@@ -32,7 +32,7 @@ class BlobScheduler(Generic[T]):
         """ready(task): what the task depends on has finished (an operator bundle's related images).
         admit/claim/release: a further limit on what may run at once (per-registry rate limits).
         rewritten(task): digests the copy writes again even when present (its manifests).
-        present: repository -> blobs the destination holds already (skomirror.present)."""
+        present: repository -> blobs the destination holds already (skomirror.registry.present)."""
         # asked once: every pick scans the waiting tasks, and a finished copy wakes every idle worker
         self._facts: Dict[int, Tuple[str, Blobs, Set[str]]] = {
             id(task): (repository(task), blobs(task), rewritten(task)) for task in tasks}

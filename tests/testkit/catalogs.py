@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from skomirror.testkit.images import Image, make_image, make_index, make_layer, simple_image
+from testkit.images import Image, make_image, make_index, make_layer, simple_image
 
 CONFIGS_LABEL = "operators.operatorframework.io.index.configs.v1"
 Entry = Tuple[str, Optional[str], Sequence[str]]  # name, replaces, skips

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Dict, List
 
 from skomirror.imagebuild import gzip_bytes, tar_bytes
-from skomirror.testkit.images import Image, make_image, make_layer, simple_image
+from testkit.images import Image, make_image, make_layer, simple_image
 
 COMPONENT_REPOSITORY = "openshift-release-dev/ocp-v4.0-art-dev"
 RELEASE_REPOSITORY = "openshift-release-dev/ocp-release"

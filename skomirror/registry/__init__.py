@@ -1,0 +1,1 @@
+"""Talking to registries over HTTP without skopeo: manifests, and which blobs a destination holds."""
