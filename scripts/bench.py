@@ -45,7 +45,7 @@ from testkit.images import make_layer, simple_image  # noqa: E402
 from testkit.isc import write_isc  # noqa: E402
 from testkit.registry import Registry  # noqa: E402
 from testkit.wanproxy import WanProxy  # noqa: E402
-from skomirror.workflows import DEFAULT_PARALLEL_IMAGES  # noqa: E402
+from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES  # noqa: E402
 from skomirror.workspace import Workspace  # noqa: E402
 
 MB = 1_000_000

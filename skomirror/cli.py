@@ -10,6 +10,7 @@ import click
 
 from skomirror import __version__
 from skomirror.config.model import image_reference
+from skomirror.crash import Crashed, write_crash_log
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
@@ -17,7 +18,7 @@ from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.run import run
 from skomirror.skopeo.command import RegistryAccess
-from skomirror.workflows import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
+from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 
 PROG = "skomirror"
 
@@ -215,6 +216,10 @@ def main(argv: Optional[List[str]] = None) -> None:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
         _error(f"{where}{exc.strerror or exc}")
         code = EXIT_GENERIC
+    except Exception as exc:  # a bug outside a run (a run writes its own crash log into its workspace)
+        crashed = Crashed(exc, write_crash_log(None, exc))
+        _error(str(crashed))
+        code = crashed.exit_code
     sys.exit(code if isinstance(code, int) else 0)
 
 

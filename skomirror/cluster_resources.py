@@ -18,9 +18,11 @@ import yaml
 
 from skomirror import __version__
 from skomirror.collectors.types import ImageKind
+from skomirror.config.model import ImageSetConfiguration
 from skomirror.imageref import ImageRef
-from skomirror.plan import PlannedImage
-from skomirror.release.signatures import signature_configmap
+from skomirror.planned import PlannedImage
+from skomirror.records import ImageRecord
+from skomirror.release.signatures import load_signatures, signature_configmap
 
 IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
 CATALOG_NAMESPACE = "openshift-marketplace"
@@ -162,4 +164,20 @@ def write_cluster_resources(images: List[PlannedImage], directory: Path, reposit
                 path = directory / f"{document['metadata']['name']}.yaml"
                 path.write_text(_dump([document], separated=False))
                 written.append(path)
+    return written
+
+
+def write_for_run(records: List[ImageRecord], config: Optional[ImageSetConfiguration], signatures_dir: Path,
+                  directory: Path, repository_scope: bool, warn: Callable[[str], None],
+                  say: Callable[[str], None]) -> List[Path]:
+    """The last step of a run into a registry: resources for the images now at the destination."""
+    present = [record.image for record in records if record.status.mirrored]
+    templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), warn)
+                 for operator in (config.mirror.operators if config else [])
+                 if operator.target_catalog_source_template}
+    signatures = load_signatures(signatures_dir, [record.digest for record in records
+                                                  if record.image.kind is ImageKind.RELEASE and record.digest])
+    written = write_cluster_resources(present, directory, repository_scope, templates, signatures)
+    if written:
+        say(f"cluster resources: {len(written)} file(s) in {directory}")
     return written

@@ -7,46 +7,14 @@ run would do.
 
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Protocol, Sequence, Tuple
+from typing import Dict, List, Sequence
 
-from skomirror.collectors.types import CollectedImage, ImageKind
-from skomirror.config.model import BlockedImage, Where
+from skomirror.collectors.types import CollectedImage
+from skomirror.config.model import BlockedImage
 from skomirror.errors import ConfigError
-from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
-from skomirror.naming import MirrorName, mirror_name
-
-
-class Endpoint(Protocol):
-    """How an end of the copy names an image (see skomirror.endpoints)."""
-
-    def spec(self, source: ImageRef, name: MirrorName) -> str: ...
-
-    def repository(self, source: ImageRef, name: MirrorName) -> str: ...
-
-
-@dataclass(frozen=True)
-class PlannedImage:
-    source: ImageRef  # the upstream image; pulled by digest when it has one
-    name: MirrorName  # oc-mirror's name relative to DEST; always a tag
-    source_spec: str  # what skopeo copies from: docker://... or oci:...
-    destination_spec: str  # what skopeo copies to
-    destination_repository: str  # copies into one repository are kept apart (see scheduler)
-    origin: str
-    kind: ImageKind
-    where: Where
-    source_store: Optional[object] = field(default=None, compare=False)  # the Store the source is read from
-    requires: Tuple[str, ...] = ()
-
-    @property
-    def destination(self) -> str:
-        """For people: the destination without `docker://`."""
-        return self.destination_spec[len(DOCKER_TRANSPORT):] if self.destination_spec.startswith(
-            DOCKER_TRANSPORT) else self.destination_spec
-
-    @property
-    def mapping_line(self) -> str:
-        """oc-mirror's mapping.txt format: `docker://SRC=docker://DEST`."""
-        return f"{self.source_spec}={self.destination_spec}"
+from skomirror.endpoints.contract import Endpoint
+from skomirror.naming import mirror_name
+from skomirror.planned import PlannedImage
 
 
 @dataclass(frozen=True)
@@ -88,7 +56,7 @@ def make_plan(
         if pattern is not None:
             blocked_entries.append(BlockedEntry(item, pattern))
             continue
-        source_store = item.source_store or getattr(source, "store", None)
+        source_store = item.source_store or source.store
         source_spec = item.source_store.spec(name) if item.source_store else source.spec(item.source, name)
         planned = PlannedImage(item.source, name, source_spec, destination_spec,
                                target.repository(item.source, name), item.origin, item.kind, item.where,

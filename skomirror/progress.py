@@ -13,6 +13,8 @@ from typing import Optional, TextIO
 
 from tqdm import tqdm
 
+from skomirror.records import Status
+
 CHECKING, MIRRORING, CATALOGS = "checking", "mirroring", "catalogs"
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
@@ -52,15 +54,15 @@ class Counts:
     to_copy: int = 0  # checked and found missing at the destination
     bytes_done: int = 0
 
-    def add(self, status: str) -> None:
+    def add(self, status: Status) -> None:
         self.done += 1
-        if status == "copied":
+        if status == Status.COPIED:
             self.copied += 1
-        elif status == "skipped":
+        elif status == Status.SKIPPED:
             self.skipped += 1
-        elif status in ("failed", "interrupted"):
+        elif status in (Status.FAILED, Status.INTERRUPTED):
             self.failed += 1
-        elif status == "pending":
+        elif status == Status.PENDING:
             self.to_copy += 1
 
 
@@ -103,7 +105,7 @@ class Progress:
             self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
             self._ticker.start()
 
-    def advance(self, status: str) -> None:
+    def advance(self, status: Status) -> None:
         """One more image settled."""
         with self._lock:
             self.counts.add(status)

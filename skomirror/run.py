@@ -1,11 +1,10 @@
 """`skomirror run`: config -> collectors -> plan -> survey -> copies -> outputs.
 
-Three workflows share every stage; they differ only in their endpoints:
-mirror to mirror (registry -> registry), mirror to disk (registry -> store,
-then a shipment of archives) and disk to mirror (received shipments -> store
--> registry). What can be refused is refused before a copy starts: the
-config, DEST, the auth file, skopeo itself, the catalogs, the archives, free
-disk space and whether the destination answers.
+The stages are the same for every workflow; what differs (endpoints, stores,
+where images come from, what is left behind) lives in the workflow's class
+(skomirror.workflows). What can be refused is refused before a copy starts:
+the config, DEST, the auth file, skopeo itself, the catalogs, the archives,
+free disk space and whether the destination answers.
 """
 
 import contextlib
@@ -13,32 +12,30 @@ import dataclasses
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from skomirror.cluster_resources import load_template, write_cluster_resources
-from skomirror.collectors import Collected, CollectedImage, ImageKind, OperatorContext, ReleaseContext, collect
+from skomirror.collectors import Collected, CollectedImage, OperatorContext, ReleaseContext, collect
 from skomirror.config import load_config
-from skomirror.airgap.disk import check_space_for_disk_run, receive_shipments, shipment_images, write_shipment
-from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
+from skomirror.crash import Crashed, write_crash_log
+from skomirror.endpoints.contract import Endpoint
+from skomirror.endpoints.registry import RegistryEndpoint
+from skomirror.endpoints.store import StoreEndpoint
 from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.execution.executor import Executor
-from skomirror.records import FailureKind, ImageRecord, Status
-from skomirror.journal import Journal
 from skomirror.execution.meter import ByteMeter
+from skomirror.journal import Journal
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
-from skomirror.skopeo.processes import ChildProcesses
+from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress
+from skomirror.records import FailureKind, FetchResult, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
-from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress, format_bytes
-from skomirror.release.signatures import load_signatures
 from skomirror.reports import dry_run_report
-from skomirror.skopeo.runner import SkopeoRunner
-from skomirror.airgap.shipments import History
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
+from skomirror.skopeo.processes import ChildProcesses
+from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
-from skomirror.workflows import DISK_TO_MIRROR, MIRROR_TO_DISK, RunOptions, Workflow, choose_workflow, \
-    tls_warnings
+from skomirror.workflows import Workflow, choose_workflow
+from skomirror.workflows.options import RunOptions
 from skomirror.workspace import Workspace
 
 __all__ = ["RunOptions", "run"]
@@ -73,13 +70,13 @@ def _settled(records: List[ImageRecord]) -> Counts:
 class Run:
     def __init__(self, options: RunOptions, progress: Progress, warn: Callable[[str], None]):
         self.options, self.progress, self.warn = options, progress, warn
-        self.workflow: Workflow = choose_workflow(options)
-        self.config_path: Optional[Path] = options.config
+        self.workspace = Workspace(options.workspace)
+        self.workflow: Workflow = choose_workflow(options, self.workspace)
         self.config = load_config(options.config) if options.config else None
         if options.authfile is not None:
             check_authfile(options.authfile)
         self.skopeo = Skopeo.locate(options.skopeo_binary)
-        self.workspace = Workspace(options.workspace).prepare()
+        self.workspace.prepare()
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
         client = RegistryClient(options.source_access, options.destination_access, options.authfile)
@@ -91,55 +88,47 @@ class Run:
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
 
-    def _runner_into(self, store: Optional[Store]) -> SkopeoRunner:
-        """The run's runner, told that `store` (when writing into one) shares its blobs across images."""
+    def _executor(self, target: Endpoint, on_done: Callable[[ImageRecord], None],
+                  trusted: Optional[Dict[str, dict]] = None) -> Executor:
+        """An executor for copies into `target`; into a store, the copies share its blob directory."""
+        store = target.store
         settings = dataclasses.replace(self.runner.settings,
                                        destination_shared_blobs=store.blobs if store is not None else None)
-        return dataclasses.replace(self.runner, settings=settings)
+        executor = Executor(dataclasses.replace(self.runner, settings=settings), target,
+                            self.options.parallel_images, on_done, trusted=trusted)
+        self.executors.append(executor)
+        return executor
 
     # --- collect ---
 
-    def _fetch_into(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, tuple]]:
+    def _fetch_into(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, FetchResult]]:
         """Pull images (catalogs, payloads) into `store` with the same executor, logs and progress as the rest."""
 
-        def fetch(images: List[CollectedImage]) -> Dict[str, tuple]:
+        def fetch(images: List[CollectedImage]) -> Dict[str, FetchResult]:
             store.prepare()
             target = StoreEndpoint(store)
-            plan = make_plan(images, RegistryEndpoint(), target)
-            records = self._records(plan, "fetch")
-            self._execute(Executor(self._runner_into(store), target, self.options.parallel_images, self._advance),
-                          records, CATALOGS)
-            return {record.image.origin: (record.digest if record.status in (Status.COPIED, Status.SKIPPED) else None,
-                                          record.failure.one_line if record.failure else "interrupted")
-                    for record in records}
+            records = self._records(make_plan(images, RegistryEndpoint(), target), "fetch")
+            executor = self._executor(target, self._advance)
+            self._survey(executor, records)
+            self._copy(executor, records, CATALOGS)
+            return {record.image.origin: record.fetch_result() for record in records}
 
         return fetch
 
-    @property
-    def release_store(self) -> Store:
-        """Where payloads are read and the graph image built: in mirror to disk, the store that is shipped."""
-        if self.workflow.mode in (MIRROR_TO_DISK, DISK_TO_MIRROR):
-            return self.workflow.store
-        return Store(self.workspace.root / "release-images")
-
-    def collect(self) -> List[CollectedImage]:
-        if self.workflow.mode == DISK_TO_MIRROR:
-            self.workflow.store = Store(self.workspace.root / "store")
-            received = receive_shipments(self.workflow.from_dir, self.workflow.store, self.progress.say)
-            if self.config is not None:
-                self.warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
-            self.config_path = self.workflow.store.root / received[-1].isc
-            return shipment_images(received)
-        catalogs = Store(self.workspace.root / "operator-catalogs")
-        operator_context = OperatorContext(catalogs, Store(self.workspace.root / "filtered-catalogs").prepare(),
-                                           self.workspace.root / "catalog-configs", self._fetch_into(catalogs))
-        options, store = self.options, self.release_store
-        release_context = ReleaseContext(store, self._fetch_into(store), store.signatures,
-                                         self.workspace.root / "release-graphs", options.update_url,
-                                         options.graph_data, options.graph_base_image, options.signature_url,
-                                         options.require_signatures, self.warn)
+    def _from_config(self) -> List[CollectedImage]:
+        root, options = self.workspace.root, self.options
+        catalogs = Store(root / "operator-catalogs")
+        operator_context = OperatorContext(catalogs, Store(root / "filtered-catalogs").prepare(),
+                                           root / "catalog-configs", self._fetch_into(catalogs))
+        store = self.workflow.release_store
+        release_context = ReleaseContext(store, self._fetch_into(store), store.signatures, root / "release-graphs",
+                                         options.update_url, options.graph_data, options.graph_base_image,
+                                         options.signature_url, options.require_signatures, self.warn)
         self.collected = collect(self.config, operator_context, release_context)
         return self.collected.images
+
+    def collect(self) -> List[CollectedImage]:
+        return self.workflow.images(self._from_config, self.progress.say, self.warn)
 
     # --- plan, survey, copy ---
 
@@ -159,32 +148,27 @@ class Run:
         if record.status != Status.PENDING:  # a survey that leaves the copy to do is not an end
             self.journal.record(record)
 
-    def _execute(self, executor: Executor, records: List[ImageRecord], label: str, check_first: bool = False):
-        self.executors.append(executor)
-        if check_first:
-            self._check_destination(executor, records[0])
-        self.progress.start(CHECKING, len(records), already=_settled(records[:1] if check_first else []))
+    def _survey(self, executor: Executor, records: List[ImageRecord]) -> None:
+        """Ask both ends about every record not surveyed yet (those surveyed already count as settled)."""
+        self.progress.start(CHECKING, len(records), already=_settled([r for r in records if r.survey is not None]))
         executor.survey_all(records)
         self.progress.finish()
-        if label == MIRRORING and self.workflow.mode == MIRROR_TO_DISK:
-            check_space_for_disk_run(records, self.workflow.store, History(self.workspace.history),
-                                     self.options.since, self.options.full_archive, self.workflow.archive_dir)
-        if self.options.dry_run and label == MIRRORING:
-            return
-        if self.workflow.mode == MIRROR_TO_DISK and label == MIRRORING:
-            self.workflow.store.prepare().remove_partial_writes()
+
+    def _copy(self, executor: Executor, records: List[ImageRecord], label: str) -> None:
+        """Copy what the survey left pending, with the byte meter behind the bar."""
         to_copy = [record for record in records if record.status == Status.PENDING]
         broken = [r for r in records if r.status == Status.FAILED and r.image.kind.group == "release"]
         if broken and to_copy:  # as oc-mirror: a release that cannot be complete stops the run
             self.progress.say(f"release image {broken[0].image.origin} cannot be read: nothing is copied")
             return
-        if to_copy:
-            present = executor.blobs_present(to_copy)
-            meter = ByteMeter(to_copy, self.runner.children.bytes_read, present)
-            self.progress.start(label, len(records), meter.total or None,
-                                _settled([r for r in records if r.status != Status.PENDING]))
-            executor.copy_all(to_copy, meter, self.progress.set_bytes, present)
-            self.progress.finish()
+        if not to_copy:
+            return
+        present = executor.blobs_present(to_copy)
+        meter = ByteMeter(to_copy, self.runner.children.bytes_read, present)
+        self.progress.start(label, len(records), meter.total or None,
+                            _settled([r for r in records if r.status != Status.PENDING]))
+        executor.copy_all(to_copy, meter, self.progress.set_bytes, present)
+        self.progress.finish()
 
     def _check_destination(self, executor: Executor, record: ImageRecord) -> None:
         """Survey the first image alone: an unreachable or refusing destination ends the run before any copy."""
@@ -195,20 +179,26 @@ class Run:
                                  f"{survey.failure.one_line} (log: {record.log})")
 
     def mirror(self, images: List[CollectedImage]) -> None:
-        source, target = self.workflow.endpoints(self.options.max_nested_paths)
+        workflow = self.workflow
+        target = workflow.target
         blocked = self.config.mirror.blocked_images if self.config else []
-        self.plan = make_plan(images, source, target, blocked)
+        self.plan = make_plan(images, workflow.source, target, blocked)
         if not self.plan.images:
             reason = f" ({len(self.plan.blocked)} excluded by blockedImages)" if self.plan.blocked else ""
-            raise SkomirrorError(f"{self.config_path}: the ImageSetConfiguration selects no images to mirror{reason}")
+            raise SkomirrorError(f"{workflow.config_path}: the ImageSetConfiguration selects no images to mirror"
+                                 f"{reason}")
         self.workspace.write(self.workspace.mapping, mapping_text(self.plan))
         if self.options.rerun_failed:
             self._keep_only_last_failures()
-        runner = self._runner_into(self.workflow.store if self.workflow.mode == MIRROR_TO_DISK else None)
         self.records = self._records(self.plan)
-        executor = Executor(runner, target, self.options.parallel_images, self._finished,
-                            trusted=self.journal.trusted())
-        self._execute(executor, self.records, MIRRORING, check_first=True)
+        executor = self._executor(target, self._finished, trusted=self.journal.trusted())
+        self._check_destination(executor, self.records[0])
+        self._survey(executor, self.records)
+        workflow.check_before_copy(self.records)
+        if self.options.dry_run:
+            return
+        workflow.prepare_to_write()
+        self._copy(executor, self.records, MIRRORING)
 
     def _keep_only_last_failures(self) -> None:
         failed = self.journal.failed_last_time()
@@ -222,46 +212,16 @@ class Run:
 
     # --- outputs ---
 
-    def ship(self) -> None:
-        failed = sum(record.status == Status.FAILED for record in self.records)
-        if failed and not self.options.keep_going:
-            self.progress.say(f"no archive written: {failed} image(s) failed; fix them and rerun (only what is "
-                              "missing is fetched), or pass --keep-going to archive what was mirrored")
-            return
-        shipment = write_shipment(self.records, self.workflow.store, self.workflow.archive_dir,
-                                  History(self.workspace.history), self.config_path, self.part_limit,
-                                  self.options.since, self.options.full_archive, self.progress.say)
-        if shipment:
-            size = sum(part.size for part in shipment.parts)
-            last = f" ... {shipment.parts[-1].name}" if len(shipment.parts) > 1 else ""
-            self.progress.say(f"shipment {shipment.id}: {len(shipment.parts)} part(s), {format_bytes(size)}, "
-                              f"{len(shipment.blobs)} blobs not shipped before; carry {shipment.parts[0].name}{last} "
-                              f"and {shipment.manifest_name} from {self.workflow.archive_dir}")
-
-    @property
-    def part_limit(self) -> Optional[int]:
-        archive_size = self.config.archive_size if self.config else None
-        return self.options.archive_size or ((archive_size or 0) * 1024 ** 3 or None)
-
-    def cluster_resources(self) -> None:
-        present = [r.image for r in self.records if r.status in (Status.COPIED, Status.SKIPPED)]
-        templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), self.warn)
-                     for operator in (self.config.mirror.operators if self.config else [])
-                     if operator.target_catalog_source_template}
-        signatures = load_signatures(self.release_store.signatures,
-                                     [r.digest for r in self.records if r.image.kind is ImageKind.RELEASE and r.digest])
-        written = write_cluster_resources(present, self.workspace.cluster_resources,
-                                          self.options.max_nested_paths > 0, templates, signatures)
-        if written:
-            self.progress.say(f"cluster resources: {len(written)} file(s) in {self.workspace.cluster_resources}")
-
-    def finish(self, info: RunInfo) -> int:
+    def write_results(self, info: RunInfo) -> None:
         self.workspace.write(self.workspace.results, results_text(self.records, info, self.plan))
         errors = errors_text(self.records)
         if errors:
             self.workspace.write(self.workspace.errors, errors)
         elif self.workspace.errors.exists():
             self.workspace.errors.unlink()
+
+    def finish(self, info: RunInfo) -> int:
+        self.write_results(info)
         for line in summary_lines(self.records, info, self.workspace, self.plan):
             self.progress.say(line)
         return exit_code(self.records, info.interrupted)
@@ -283,18 +243,31 @@ def owner_only_files():
 
 def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> int:
     with owner_only_files():
-        return _run(options, progress, warn)
+        job = Run(options, progress, warn)
+        info = RunInfo(str(job.workflow.destination), job.skopeo.capabilities.version_text,
+                       time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=job.workflow.mode, dry_run=options.dry_run)
+        try:
+            return _run(job, info)
+        except (SkomirrorError, OSError):
+            job.stop()
+            raise
+        except Exception as crash:  # a bug: stop every child, keep what is known, say where the traceback is
+            job.stop()
+            progress.finish()
+            log = write_crash_log(job.workspace.root, crash)
+            with contextlib.suppress(Exception):
+                info.warnings.append(f"skomirror crashed; see {log}")
+                job.write_results(info)
+            raise Crashed(crash, log) from None
 
 
-def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> int:
-    job = Run(options, progress, warn)
+def _run(job: Run, info: RunInfo) -> int:
+    options, progress, warn = job.options, job.progress, job.warn
     job.journal.begin()
-    info = RunInfo(str(job.workflow.destination), job.skopeo.capabilities.version_text,
-                   time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=job.workflow.mode, dry_run=options.dry_run)
     started = time.monotonic()
     try:
         with signals_interrupt():
-            info.warnings = job.skopeo.unsupported(job.runner.settings) + tls_warnings(options, job.workflow)
+            info.warnings = job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings()
             for message in info.warnings:
                 warn(message)
             images = job.collect()
@@ -302,10 +275,7 @@ def _run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -
             if options.dry_run:
                 dry_run_report(job.records, job.collected, job.workspace, progress.say)
                 return exit_code(job.records, False)
-            if job.workflow.mode == MIRROR_TO_DISK:
-                job.ship()
-            else:
-                job.cluster_resources()
+            job.workflow.deliver(job.records, job.config, progress.say, warn)
     except KeyboardInterrupt:
         job.stop()
         progress.finish()

@@ -9,22 +9,24 @@ mirrored; a tag costs a destination check plus a source read.
 from pathlib import Path
 from typing import Dict, Optional
 
-from skomirror.endpoints import RegistryEndpoint, StoreEndpoint
+from skomirror.endpoints.contract import Endpoint
+from skomirror.endpoints.registry import RegistryEndpoint
+from skomirror.endpoints.store import StoreEndpoint
 from skomirror.records import Survey
-from skomirror.plan import PlannedImage
+from skomirror.planned import PlannedImage
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
 
 
 class Surveyor:
-    def __init__(self, runner: SkopeoRunner, target, retry: Optional[RetryPolicy] = None,
+    def __init__(self, runner: SkopeoRunner, target: Endpoint, retry: Optional[RetryPolicy] = None,
                  trusted: Optional[Dict[str, dict]] = None):
         self.runner = runner
-        self.target = target  # an endpoint (skomirror.endpoints)
+        self.target = target
         self.retry = retry  # None: the run's policy
         self.trusted = trusted or {}  # destination -> journal entry of an unfinished series of runs
 
-    def _source(self, image: PlannedImage):
+    def _source(self, image: PlannedImage) -> Endpoint:
         return StoreEndpoint(image.source_store) if image.source_store else RegistryEndpoint()
 
     def survey(self, image: PlannedImage, log: Path) -> Survey:

@@ -13,13 +13,13 @@ import os
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from skomirror.catalog.fbc import Catalog, CatalogError, load_catalog, write_catalog
 from skomirror.catalog.filter import CatalogFilter, ChannelFilter, FilterError, PackageFilter, filter_catalog
 from skomirror.catalog.image import extract_configs, rebuild_catalog
 from skomirror.catalog.semver import InvalidVersion, Version, VersionRange
-from skomirror.collectors.types import CollectedImage, ImageKind
+from skomirror.collectors.types import CollectedImage, Fetch, ImageKind
 from skomirror.config.model import Operator
 from skomirror.errors import EXIT_OPERATOR, InvalidReference, SkomirrorError
 from skomirror.imageref import ImageRef
@@ -54,7 +54,7 @@ class OperatorContext:
     catalogs: Store  # the original catalog images, one layout each
     rebuilt: Store  # the filtered catalogs, named as they will land at the destination
     work: Path  # extracted and filtered FBC directories
-    fetch: Callable[[List[CollectedImage]], Dict[str, Tuple[Optional[str], Optional[str]]]]  # origin -> digest, error
+    fetch: Fetch
 
 
 def _range(where: str, minimum: Optional[str], maximum: Optional[str]) -> VersionRange:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-from skomirror.collectors.types import CollectedImage, ImageKind
+from skomirror.collectors.types import CollectedImage, Fetch, ImageKind
 from skomirror.config.model import Platform
 from skomirror.errors import InvalidReference
 from skomirror.imagefs import ImageReadError
@@ -31,7 +31,7 @@ GRAPH_SOURCE = ImageRef("localhost", GRAPH_IMAGE.path, GRAPH_IMAGE.tag)  # built
 @dataclass
 class ReleaseContext:
     store: Store  # payloads pulled to be read, and the graph image built
-    fetch: Callable[[List[CollectedImage]], Dict[str, Tuple[Optional[str], Optional[str]]]]
+    fetch: Fetch
     signatures: Path  # where signatures are kept (and shipped from)
     graphs: Path  # every update graph answer, kept for a look afterwards
     update_url: Optional[str] = None  # None: OpenShift's (OKD's for type: okd channels)

@@ -2,11 +2,12 @@
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from skomirror.config.model import Where
 from skomirror.errors import EXIT_ADDITIONAL, EXIT_HELM, EXIT_OPERATOR, EXIT_RELEASE
 from skomirror.imageref import ImageRef
+from skomirror.records import FetchResult
 
 
 class ImageKind(enum.Enum):
@@ -49,3 +50,6 @@ class CollectedImage:
     target_tag: Optional[str] = None
     source_store: Optional[object] = field(default=None, compare=False)  # a Store holding it (built locally)
     requires: Tuple[str, ...] = ()  # pull specs that must be mirrored first (a bundle's related images)
+
+
+Fetch = Callable[[List[CollectedImage]], Dict[str, FetchResult]]  # pull these (catalogs, payloads): origin -> result

@@ -7,23 +7,21 @@ to take Ctrl-C or SIGTERM and stop every child.
 
 import threading
 import time
-from pathlib import Path
-from typing import Callable, Dict, Generic, List, Optional, Set, TypeVar
+from typing import Callable, Dict, List, Optional, Set
 
 from skomirror.skopeo.failures import OVERLOADED, RATE_LIMITED
 from skomirror.execution.limiter import RegistryLimiter
-from skomirror.plan import PlannedImage
+from skomirror.planned import PlannedImage
 from skomirror.registry.present import PresentBlobs
 from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.endpoints.contract import Endpoint
 from skomirror.execution.meter import ByteMeter
+from skomirror.execution.pool import WorkerPool
 from skomirror.execution.scheduler import BlobScheduler
 from skomirror.records import Failure, FailureKind, ImageRecord, Status, Survey
 from skomirror.survey import Surveyor
-
-T = TypeVar("T")
-
 
 def registries_of(image: PlannedImage) -> List[str]:
     """The registries a copy talks to: its source unless it comes from a store, its destination unless disk."""
@@ -43,42 +41,10 @@ def _culprit(failure: Failure, image: PlannedImage) -> str:
 SURVEY_THREADS = 16  # checks are HTTP requests, far lighter than copies: more of them can wait on the network
 
 
-class WorkerPool(Generic[T]):
-    """`size` threads calling `work(task)` for each task `next_task()` hands out, until it returns None."""
-
-    def __init__(self, size: int, next_task: Callable[[], Optional[T]], work: Callable[[T], None]):
-        self._next_task = next_task
-        self._work = work
-        self._errors: List[BaseException] = []
-        self._threads = [threading.Thread(target=self._loop, name=f"worker-{i}", daemon=True) for i in range(size)]
-
-    def _loop(self) -> None:
-        try:
-            while True:
-                task = self._next_task()
-                if task is None:
-                    return
-                self._work(task)
-        except BaseException as exc:  # a bug in a worker must not vanish with its thread
-            self._errors.append(exc)
-
-    def run(self) -> None:
-        for thread in self._threads:
-            thread.start()
-        self.wait()
-
-    def wait(self) -> None:
-        for thread in self._threads:
-            while thread.is_alive():
-                thread.join(0.2)  # short joins keep the main thread responsive to signals
-        if self._errors:
-            raise self._errors[0]
-
-
 class Executor:
-    def __init__(self, runner: SkopeoRunner, target, parallel_images: int, on_done: Callable[[ImageRecord], None],
+    def __init__(self, runner: SkopeoRunner, target: Endpoint, parallel_images: int, on_done: Callable[[ImageRecord], None],
                  limiter: Optional[RegistryLimiter] = None, trusted: Optional[Dict[str, dict]] = None):
-        """target: the endpoint (skomirror.endpoints) the plan was made for; trusted: see Surveyor."""
+        """target: the endpoint the plan was made for; trusted: see Surveyor."""
         self.runner = runner
         self.target = target
         self.trusted = trusted or {}
@@ -101,6 +67,9 @@ class Executor:
         except KeyboardInterrupt:
             self.stop()
             pool.wait()
+            raise
+        except Exception:  # a bug in a worker: stop every child now rather than after the others finish
+            self.stop()
             raise
 
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:

@@ -11,7 +11,7 @@ from typing import Dict, List
 import pytest
 
 from skomirror.airgap.archive import sha256_of
-from skomirror.airgap.disk import FREE_SPACE_OVERRIDE
+from skomirror.airgap.space import FREE_SPACE_OVERRIDE
 from testkit.images import Index, make_index, make_layer, simple_image
 from testkit.registry import Registry
 from testkit.wanproxy import WanProxy

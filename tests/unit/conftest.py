@@ -36,7 +36,7 @@ def planned(source: str, destination: str = "dst.example", kind=None, **targets)
     """One PlannedImage from source to a registry, named as the plan names it."""
     from skomirror.collectors.types import CollectedImage, ImageKind
     from skomirror.config.model import NOWHERE
-    from skomirror.endpoints import RegistryEndpoint
+    from skomirror.endpoints.registry import RegistryEndpoint
     from skomirror.imageref import ImageRef
     from skomirror.naming import parse_destination
     from skomirror.plan import make_plan

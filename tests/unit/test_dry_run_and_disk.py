@@ -1,6 +1,6 @@
 """The dry run's byte total and the images a disk to mirror run pushes."""
 
-from skomirror.airgap.disk import shipment_images
+from skomirror.airgap.receiving import shipment_images
 from skomirror.reports import total_size
 from skomirror.airgap.shipments import Shipment
 from tests.unit.test_meter import record

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from skomirror.endpoints import RegistryEndpoint
+from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.execution.executor import Executor
 from skomirror.records import ImageRecord, Status
 from skomirror.naming import RegistryDestination

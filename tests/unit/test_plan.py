@@ -4,7 +4,7 @@ from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import BlockedImage, Where
 from skomirror.errors import ConfigError
 from skomirror.imageref import ImageRef
-from skomirror.endpoints import RegistryEndpoint
+from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.naming import RegistryDestination
 from skomirror.plan import make_plan
 

@@ -1,14 +1,10 @@
-"""The air gap: packing the store into a shipment, and receiving shipments on the other side.
+"""The connected side of the air gap (mirror to disk): packing the store into a shipment.
 
-Connected side (mirror to disk): after the copies, every blob the images need
-that no earlier shipment carried is packed into parts, with the layouts, the
-ISC and the image list. Disconnected side (disk to mirror): every part of
-every new shipment is checked against its manifest, every tar header is
-checked, and only then is anything unpacked into the workspace's store.
+After the copies, every blob the images need that no earlier shipment carried
+is packed into parts, with the layouts, the ISC and the image list.
 """
 
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -16,35 +12,12 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
-from skomirror.airgap.archive import Entry, check_members, check_parts, extract_part, group_entries, member_bytes, \
-    write_part
-from skomirror.collectors.types import CollectedImage, ImageKind
-from skomirror.config.model import Where
-from skomirror.errors import SkomirrorError
-from skomirror.imageref import ImageRef
-from skomirror.records import ImageRecord, Status
+from skomirror.airgap.archive import Entry, group_entries, member_bytes, write_part
+from skomirror.airgap.shipments import History, Shipment
+from skomirror.airgap.space import check_space
 from skomirror.progress import format_bytes
-from skomirror.airgap.shipments import History, Shipment, find_shipments
+from skomirror.records import ImageRecord, Status
 from skomirror.store import Store
-
-FREE_SPACE_OVERRIDE = "SKOMIRROR_FREE_SPACE_BYTES"  # for tests: pretend the disk has this many bytes free
-
-
-def free_bytes(path: Path) -> int:
-    override = os.environ.get(FREE_SPACE_OVERRIDE)
-    if override:
-        return int(override)
-    existing = Path(path).absolute()
-    while not existing.exists():
-        existing = existing.parent
-    return shutil.disk_usage(existing).free
-
-
-def check_space(directory: Path, needed: int, what: str) -> None:
-    free = free_bytes(directory)
-    if needed > free:
-        raise SkomirrorError(f"not enough disk space in {directory}: {what} needs about {format_bytes(needed)} and "
-                             f"{format_bytes(free)} is free; free some space or use a larger filesystem")
 
 
 def image_digests(record: ImageRecord, store: Store) -> Dict[str, Optional[int]]:
@@ -94,7 +67,7 @@ def check_space_for_disk_run(records: List[ImageRecord], store: Store, history: 
 def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, history: History, config: Path,
                    part_limit: Optional[int], since: Optional[date], full: bool,
                    say: Callable[[str], None]) -> Optional[Shipment]:
-    shipped = [record for record in records if record.status in (Status.COPIED, Status.SKIPPED)]
+    shipped = [record for record in records if record.status.mirrored]
     plan = shipping_plan(shipped, store, history, since, full)
     shipment_id, first_part = history.next_numbers(archive_dir)
     images = [{"name": str(r.image.name), "digest": r.digest or "", "origin": r.image.origin,
@@ -141,45 +114,20 @@ def _entry(store: Store, path: Path) -> Entry:
     return Entry(path.relative_to(store.root).as_posix(), path, path.stat().st_size)
 
 
-def receive_shipments(from_dir: Path, store: Store, say: Callable[[str], None]) -> List[Shipment]:
-    """Check, then unpack, every shipment in `from_dir` this store has not received yet; oldest first."""
-    if not from_dir.is_dir():
-        raise SkomirrorError(f"--from {from_dir}: no such directory")
-    shipments = find_shipments(from_dir)
-    if not shipments:
-        raise SkomirrorError(f"--from {from_dir}: no shipment manifest (mirror_shipment_NNNN.json) found; "
-                             "copy it along with the mirror_*.tar parts")
-    received = History(store.root / "received")
-    done = {shipment.id for shipment in received.shipments()}
-    pending = [shipment for shipment in shipments if shipment.id not in done]
-    problems = [f"shipment {s.id}: {problem}" for s in pending for problem in check_parts(from_dir, s.parts)]
-    if problems:
-        raise SkomirrorError(f"archive check failed in {from_dir}, nothing was pushed: {'; '.join(problems)}")
-    check_members(from_dir / part.name for shipment in pending for part in shipment.parts)
-    check_space(store.root, sum(part.size for shipment in pending for part in shipment.parts),
-                f"unpacking {len(pending)} shipment(s)")
-    for shipment in pending:
-        missing = [earlier for earlier in shipment.based_on if earlier not in done]
-        if missing:
-            say(f"warning: shipment {shipment.id} builds on shipment(s) {missing}, which this workspace has not "
-                "received; images that need their blobs fail unless the registry already has them")
-        store.prepare()
-        for part in shipment.parts:
-            extract_part(from_dir / part.name, store.root)
-        received.record(shipment)
-        done.add(shipment.id)
-        say(f"received shipment {shipment.id}: {len(shipment.parts)} part(s), {len(shipment.images)} images")
-    return received.shipments()
-
-
-def shipment_images(shipments: List[Shipment]) -> List[CollectedImage]:
-    """What disk to mirror pushes: every image the received shipments carry, the newest shipment winning."""
-    latest: Dict[str, CollectedImage] = {}  # a later shipment replaces the image but keeps its place
-    for shipment in shipments:
-        for index, entry in enumerate(shipment.images):
-            path, _, tag = entry["name"].rpartition(":")
-            latest[entry["name"]] = CollectedImage(ImageRef.parse(entry["source"]), entry["origin"],
-                                                   ImageKind[entry.get("kind", ImageKind.ADDITIONAL.name)],
-                                                   Where(shipment.manifest_name, 0, f"images[{index}]"), path, tag,
-                                                   requires=tuple(entry.get("requires") or ()))
-    return list(latest.values())
+def ship(records: List[ImageRecord], store: Store, archive_dir: Path, history: History, config: Path,
+         part_limit: Optional[int], since: Optional[date], full: bool, keep_going: bool,
+         say: Callable[[str], None]) -> Optional[Shipment]:
+    """The last step of mirror to disk: a shipment of what was mirrored, unless images failed."""
+    failed = sum(record.status == Status.FAILED for record in records)
+    if failed and not keep_going:
+        say(f"no archive written: {failed} image(s) failed; fix them and rerun (only what is "
+            "missing is fetched), or pass --keep-going to archive what was mirrored")
+        return None
+    shipment = write_shipment(records, store, archive_dir, history, config, part_limit, since, full, say)
+    if shipment:
+        size = sum(part.size for part in shipment.parts)
+        last = f" ... {shipment.parts[-1].name}" if len(shipment.parts) > 1 else ""
+        say(f"shipment {shipment.id}: {len(shipment.parts)} part(s), {format_bytes(size)}, "
+            f"{len(shipment.blobs)} blobs not shipped before; carry {shipment.parts[0].name}{last} "
+            f"and {shipment.manifest_name} from {archive_dir}")
+    return shipment

@@ -1,26 +1,18 @@
-"""The two ends of a copy: a registry (`docker://`) or the on-disk store (`oci:`).
-
-mirror to mirror = registry -> registry, mirror to disk = registry -> store,
-disk to mirror = store -> registry. The plan asks an endpoint for names only;
-the survey asks it what it holds.
-"""
+"""A registry as either end of a copy: as a source, each image's own reference; as a target, DEST."""
 
 from pathlib import Path
 from typing import Dict, Optional, Set
 
+from skomirror.endpoints.contract import unreadable
 from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
 from skomirror.manifests import ManifestError, image_facts, parse_manifest
-from skomirror.records import Failure, FailureKind, ImageFacts
 from skomirror.naming import MirrorName, RegistryDestination, registry_reference
-from skomirror.plan import PlannedImage
+from skomirror.planned import PlannedImage
+from skomirror.records import ImageFacts
 from skomirror.registry.present import PresentBlobs, registry_blobs_present
-from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
+from skomirror.skopeo.retry import RetryPolicy
 from skomirror.skopeo.runner import SkopeoRunner
-from skomirror.store import MissingFromStore, Store
-
-
-def _unreadable(reason: str, message: str) -> SkopeoFailed:
-    return SkopeoFailed(Failure(FailureKind.PERMANENT, reason, message))
+from skomirror.store import Store
 
 
 class RegistryEndpoint:
@@ -29,6 +21,10 @@ class RegistryEndpoint:
     def __init__(self, destination: Optional[RegistryDestination] = None, max_nested_paths: int = 0):
         self.destination = destination
         self.max_nested_paths = max_nested_paths
+
+    @property
+    def store(self) -> Optional[Store]:
+        return None
 
     def _reference(self, source: ImageRef, name: MirrorName) -> ImageRef:
         if self.destination is None:
@@ -60,42 +56,9 @@ class RegistryEndpoint:
             try:
                 return parse_manifest(raw)
             except ManifestError as exc:
-                raise _unreadable("unreadable manifest", f"{reference}: {exc}") from None
+                raise unreadable("unreadable manifest", f"{reference}: {exc}") from None
 
         manifest = read(image.source_spec)
         children = [read(f"{DOCKER_TRANSPORT}{image.source.repository}@{child.digest}")
                     for child in manifest.children]
         return image_facts(manifest, children)
-
-
-class StoreEndpoint:
-    """One OCI layout per image in the store, blobs shared."""
-
-    def __init__(self, store: Store):
-        self.store = store
-
-    def spec(self, source: ImageRef, name: MirrorName) -> str:
-        return self.store.spec(name)
-
-    def repository(self, source: ImageRef, name: MirrorName) -> str:
-        return str(self.store.layout(name))  # a layout per image: copies never share one
-
-    def current_digest(self, image: PlannedImage, runner: SkopeoRunner, log: Path,
-                       retry: Optional[RetryPolicy]) -> Optional[str]:
-        return self.store.tagged_digest(image.name)
-
-    def blobs_present(self, needed: Dict[str, Set[str]], runner: SkopeoRunner, threads: int) -> PresentBlobs:
-        """Blobs are shared by every layout of the store: skopeo reuses any that is there."""
-        present = {layout: {digest for digest in digests if self.store.has_blob(digest)}
-                   for layout, digests in needed.items()}
-        return {layout: digests for layout, digests in present.items() if digests}
-
-    def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
-        digest = self.store.tagged_digest(image.name)
-        if digest is None:
-            raise _unreadable("not in the archives",
-                              f"{image.name} is not in the store {self.store.root}; was it mirrored to disk?")
-        try:
-            return self.store.facts(digest)
-        except (MissingFromStore, ManifestError) as exc:
-            raise _unreadable("incomplete store", str(exc)) from None

@@ -1,0 +1,31 @@
+"""The three workflows (one module each) and the choice between them, made once from DEST and --from."""
+
+from pathlib import Path
+
+from skomirror.errors import SkomirrorError
+from skomirror.naming import FILE_TRANSPORT, DiskDestination, parse_destination
+from skomirror.workflows.base import Workflow
+from skomirror.workflows.disk_to_mirror import DiskToMirror
+from skomirror.workflows.mirror_to_disk import MirrorToDisk
+from skomirror.workflows.mirror_to_mirror import MirrorToMirror
+from skomirror.workflows.options import RunOptions
+from skomirror.workspace import Workspace
+
+__all__ = ["Workflow", "choose_workflow"]
+
+
+def choose_workflow(options: RunOptions, workspace: Workspace) -> Workflow:
+    destination = parse_destination(options.destination)
+    if options.from_dir is None:
+        if options.config is None:
+            raise SkomirrorError("CONFIG is missing: skomirror run CONFIG DEST (only --from can do without it)")
+        if isinstance(destination, DiskDestination):
+            return MirrorToDisk(options, workspace, destination)
+        return MirrorToMirror(options, workspace, destination)
+    if isinstance(destination, DiskDestination):
+        raise SkomirrorError("--from pushes archives into a registry: DEST must be docker://, not file://")
+    from_dir = options.from_dir[len(FILE_TRANSPORT):] if options.from_dir.startswith(FILE_TRANSPORT) \
+        else options.from_dir
+    if not Path(from_dir).is_dir():
+        raise SkomirrorError(f"--from {options.from_dir}: no such directory")
+    return DiskToMirror(options, workspace, destination, Path(from_dir))

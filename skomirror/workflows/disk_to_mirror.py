@@ -1,0 +1,44 @@
+"""Disk to mirror: receive the shipments in --from into the workspace's store, push them to DEST."""
+
+from pathlib import Path
+from typing import Callable, List
+
+from skomirror.airgap.receiving import receive_shipments, shipment_images
+from skomirror.collectors.types import CollectedImage
+from skomirror.endpoints.contract import Endpoint
+from skomirror.endpoints.store import StoreEndpoint
+from skomirror.naming import RegistryDestination
+from skomirror.store import Store
+from skomirror.workflows.base import RegistrySide, Say
+from skomirror.workflows.options import RunOptions
+from skomirror.workflows.registry_target import IntoRegistry
+from skomirror.workspace import Workspace
+
+
+class DiskToMirror(IntoRegistry):
+    mode = "disk to mirror"
+
+    def __init__(self, options: RunOptions, workspace: Workspace, destination: RegistryDestination,
+                 from_dir: Path):
+        super().__init__(options, workspace, destination)
+        self.from_dir = from_dir
+        self.store = Store(workspace.root / "store")
+
+    @property
+    def source(self) -> Endpoint:
+        return StoreEndpoint(self.store)
+
+    @property
+    def release_store(self) -> Store:
+        return self.store
+
+    def registry_sides(self) -> List[RegistrySide]:
+        return [self.destination_side()]
+
+    def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
+        """What the shipments carry; the ISC that made the newest one is the run's config from here on."""
+        received = receive_shipments(self.from_dir, self.store, say)
+        if self.options.config is not None:
+            warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
+        self.config_path = self.store.root / received[-1].isc
+        return shipment_images(received)

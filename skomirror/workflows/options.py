@@ -1,0 +1,43 @@
+"""The options of a run, as the command line gives them; every workflow reads the ones it needs."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
+from skomirror.release.signatures import SIGNATURE_URL
+from skomirror.skopeo.command import RegistryAccess
+from skomirror.skopeo.retry import RetryPolicy
+
+# Measured in BENCHMARKS.md ("Choosing --parallel-images").
+DEFAULT_PARALLEL_IMAGES = 12
+DEFAULT_STALL_TIMEOUT = 300.0
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config: Optional[Path]
+    destination: str
+    workspace: Path = Path("skomirror-workspace")
+    from_dir: Optional[str] = None
+    dry_run: bool = False
+    parallel_images: int = DEFAULT_PARALLEL_IMAGES
+    parallel_layers: Optional[int] = None
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    stall_timeout: Optional[float] = DEFAULT_STALL_TIMEOUT  # seconds without byte progress; None: never
+    max_nested_paths: int = 0
+    authfile: Optional[Path] = None
+    source_access: RegistryAccess = field(default_factory=RegistryAccess)
+    destination_access: RegistryAccess = field(default_factory=RegistryAccess)
+    archive_size: Optional[int] = None  # bytes per part; None: the ISC's archiveSize, else one part
+    keep_going: bool = False
+    rerun_failed: bool = False
+    since: Optional[date] = None
+    full_archive: bool = False
+    update_url: Optional[str] = None  # None: OpenShift's public update service
+    graph_data: str = GRAPH_DATA_URL
+    graph_base_image: str = GRAPH_BASE_IMAGE
+    signature_url: str = SIGNATURE_URL
+    require_signatures: bool = False
+    skopeo_binary: str = "skopeo"
