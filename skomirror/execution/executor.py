@@ -116,9 +116,7 @@ class Executor:
                                   present=present,
                                   rewritten=lambda r: set(r.facts.manifests) if r.facts is not None else set(),
                                   ready=lambda r: all(p.status != Status.PENDING for p in r.prerequisites),
-                                  admit=lambda r: limiter.admits(registries_of(r.image)),
-                                  claim=lambda r: limiter.started(registries_of(r.image)),
-                                  release=lambda r: limiter.finished(registries_of(r.image)))
+                                  acquire=lambda r: limiter.acquire(registries_of(r.image)))
 
         def work(record: ImageRecord) -> None:
             meter.started(record)

@@ -8,7 +8,7 @@ up to --parallel-images. The same idea as TCP's congestion window.
 
 import threading
 import time
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Optional, Tuple
 
 
 def lowest_limits(events: Iterable[dict]) -> Dict[str, int]:
@@ -33,16 +33,18 @@ class RegistryLimiter:
         with self._lock:
             return int(self._limits.get(registry, self.maximum))
 
-    def admits(self, registries: Iterable[str]) -> bool:
+    def acquire(self, registries: Iterable[str]) -> Optional["Slot"]:
+        """A slot in each registry, all or none: None when one is at its limit. The slot gives them back,
+        so what was taken is what is returned, even if the registries a copy talks to were asked anew."""
+        wanted = tuple(registries)
         with self._lock:
-            return all(self._running.get(r, 0) < int(self._limits.get(r, self.maximum)) for r in registries)
-
-    def started(self, registries: Iterable[str]) -> None:
-        with self._lock:
-            for registry in registries:
+            if not all(self._running.get(r, 0) < int(self._limits.get(r, self.maximum)) for r in wanted):
+                return None
+            for registry in wanted:
                 self._running[registry] = self._running.get(registry, 0) + 1
+        return Slot(self, wanted)
 
-    def finished(self, registries: Iterable[str]) -> None:
+    def _give_back(self, registries: Tuple[str, ...]) -> None:
         with self._lock:
             for registry in registries:
                 self._running[registry] -= 1
@@ -72,3 +74,18 @@ class RegistryLimiter:
     def lowest(self) -> Dict[str, int]:
         with self._lock:
             return lowest_limits(self.events)
+
+
+class Slot:
+    """What RegistryLimiter.acquire took; release() gives it back once, however often it is called."""
+
+    def __init__(self, limiter: RegistryLimiter, registries: Tuple[str, ...]):
+        self.registries = registries
+        self._limiter: Optional[RegistryLimiter] = limiter
+        self._lock = threading.Lock()
+
+    def release(self) -> None:
+        with self._lock:
+            limiter, self._limiter = self._limiter, None
+        if limiter is not None:
+            limiter._give_back(self.registries)

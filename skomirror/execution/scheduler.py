@@ -13,100 +13,195 @@ Order: largest first by the bytes still missing at the destination, where a blob
 per copy that needs it, so the carrier of a
 base layer shared by many goes first and the tail is short; one slot is kept for the smallest
 copies so that progress keeps moving.
+
+The choice is pure (`order`, `may_start`, `candidates`, `choose`): it reads what waits and what is
+in flight and says what may start, so it is tested as a table. BlobScheduler only holds that
+state, applies the claim of what starts, and waits on a condition until something may.
 """
 
 import threading
 from collections import Counter
-from typing import Callable, Dict, Generic, List, Optional, Set, Tuple, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import (AbstractSet, Callable, Dict, Generic, Iterable, Iterator, List, Mapping, Optional, Protocol,
+                    Sequence, Set, Tuple, TypeVar)
+
+from skomirror.records import Blobs
 
 T = TypeVar("T")
-Blobs = Optional[Dict[str, int]]  # digest -> size of everything a copy may write; None when unknown
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A copy not started yet, as the choice sees it."""
+    repository: str
+    blobs: Blobs
+    rewritten: AbstractSet[str] = frozenset()  # written again even when present (its manifests)
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """All the choice reads besides the waiting copies. Counts of zero mean nobody."""
+    fetching: Mapping[str, int] = field(default_factory=dict)  # digest -> copies fetching it
+    linking: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # repository -> digest -> writers
+    exclusive: Mapping[str, int] = field(default_factory=dict)  # repository -> copies of unknown blobs in it
+    in_registry: AbstractSet[str] = frozenset()  # at the destination wherever needed: nobody fetches them
+    in_repository: Mapping[str, AbstractSet[str]] = field(default_factory=dict)  # repository -> blobs it holds
+    running: int = 0
+    small_lane_free: bool = False  # the lane is kept and nobody is in it
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a started copy holds until it finishes; the scheduler gives back exactly this."""
+    repository: str
+    fetch: AbstractSet[str] = frozenset()
+    link: AbstractSet[str] = frozenset()
+    exclusive: bool = False  # blobs unknown: alone in its repository
+    small: bool = False  # started in the small lane
+
+
+def order(copies: Sequence[Waiting], present: Mapping[str, AbstractSet[str]]) -> Tuple[List[int], List[int]]:
+    """Indices of copies by weight (largest first) and by size (smallest first); plan order among equals.
+    Weight: the bytes missing at the destination, a blob counting once per copy that needs it."""
+    missing = [{digest: size for digest, size in (copy.blobs or {}).items()
+                if digest not in present.get(copy.repository, ())} for copy in copies]
+    users = Counter(digest for copy_missing in missing for digest in copy_missing)
+    weight = [sum(size * users[digest] for digest, size in copy_missing.items()) for copy_missing in missing]
+    indices = range(len(copies))
+    return (sorted(indices, key=lambda i: -weight[i]),
+            sorted(indices, key=lambda i: sum((copies[i].blobs or {}).values())))
+
+
+def known_in_registry(copies: Iterable[Waiting], present: Mapping[str, AbstractSet[str]]) -> Set[str]:
+    """Blobs every repository needing them holds already. One that only some hold may still be fetched
+    by a copy into another (skopeo mounts only what it knows of), so it is not counted."""
+    needed_in: Dict[str, Set[str]] = {}
+    for copy in copies:
+        for digest in copy.blobs or {}:
+            needed_in.setdefault(digest, set()).add(copy.repository)
+    return {digest for digest, repos in needed_in.items()
+            if all(digest in present.get(repo, ()) for repo in repos)}
+
+
+def may_start(copy: Waiting, flight: InFlight) -> Optional[Claim]:
+    """What the copy would fetch and link if it started now; None when it must wait."""
+    repository = copy.repository
+    if flight.exclusive.get(repository, 0):
+        return None
+    linking = flight.linking.get(repository, {})
+    if copy.blobs is None:
+        return None if any(linking.values()) else Claim(repository, exclusive=True)
+    in_repository = flight.in_repository.get(repository, ())
+    for digest in copy.blobs:  # most copies asked are blocked: find out before building anything
+        if digest in in_repository and digest not in copy.rewritten:
+            continue  # skopeo skips it: neither fetched nor written
+        if (digest not in flight.in_registry and flight.fetching.get(digest, 0)) or linking.get(digest, 0):
+            return None
+    fetch = frozenset(d for d in copy.blobs if d not in flight.in_registry and d not in in_repository)
+    link = frozenset(d for d in copy.blobs if d not in in_repository) | copy.rewritten
+    return Claim(repository, fetch, link)
+
+
+def _startable(waiting: Iterable[Tuple[T, Waiting]], flight: InFlight,
+               ready: Callable[[T], bool]) -> Iterator[Tuple[T, Claim]]:
+    for task, copy in waiting:
+        if ready(task):
+            claim = may_start(copy, flight)
+            if claim is not None:
+                yield task, claim
+
+
+def candidates(by_weight: Iterable[Tuple[T, Waiting]], by_size: Iterable[Tuple[T, Waiting]], flight: InFlight,
+               ready: Callable[[T], bool] = lambda task: True) -> Iterator[Tuple[T, Claim]]:
+    """Every waiting task that may start now, in the order to try them: the smallest first while the
+    small lane is free and something runs (so it never holds the first copy back), then the largest.
+    Lazy: the caller takes the first a further limit (a registry slot) lets through."""
+    if flight.small_lane_free and flight.running:
+        for task, claim in _startable(by_size, flight, ready):
+            yield task, replace(claim, small=True)
+    yield from _startable(by_weight, flight, ready)
+
+
+def choose(by_weight: Iterable[Tuple[T, Waiting]], by_size: Iterable[Tuple[T, Waiting]], flight: InFlight,
+           ready: Callable[[T], bool] = lambda task: True) -> Optional[Tuple[T, Claim]]:
+    """The task to start now and what it claims; None when every waiting task must wait."""
+    return next(candidates(by_weight, by_size, flight, ready), None)
+
+
+class Releasable(Protocol):
+    def release(self) -> None: ...
+
+
+class _Free:
+    def release(self) -> None:
+        pass
+
+
+_FREE = _Free()
 
 
 class BlobScheduler(Generic[T]):
     def __init__(self, tasks: List[T], repository: Callable[[T], str], blobs: Callable[[T], Blobs],
-                 ready: Callable[[T], bool] = lambda task: True, admit: Callable[[T], bool] = lambda task: True,
-                 claim: Callable[[T], None] = lambda task: None, release: Callable[[T], None] = lambda task: None,
+                 ready: Callable[[T], bool] = lambda task: True,
+                 acquire: Callable[[T], Optional[Releasable]] = lambda task: _FREE,
                  small_lane: bool = True, rewritten: Callable[[T], Set[str]] = lambda task: set(),
                  present: Optional[Dict[str, Set[str]]] = None):
         """ready(task): what the task depends on has finished (an operator bundle's related images).
-        admit/claim/release: a further limit on what may run at once (per-registry rate limits).
+        acquire(task): a further limit (per-registry rate limits): what to release when the task
+        finishes, or None while it may not start.
         rewritten(task): digests the copy writes again even when present (its manifests).
         present: repository -> blobs the destination holds already (skomirror.registry.present)."""
-        # asked once: every pick scans the waiting tasks, and a finished copy wakes every idle worker
-        self._facts: Dict[int, Tuple[str, Blobs, Set[str]]] = {
-            id(task): (repository(task), blobs(task), rewritten(task)) for task in tasks}
-        self._ready, self._admit, self._claim, self._release = ready, admit, claim, release
         present = present or {}
-
-        missing = {}
-        for task in tasks:
-            repo, task_blobs, _ = self._facts[id(task)]
-            there = present.get(repo, ())
-            missing[id(task)] = {digest: size for digest, size in (task_blobs or {}).items() if digest not in there}
-        users = Counter(digest for task_missing in missing.values() for digest in task_missing)
-        weight = {key: sum(size * users[digest] for digest, size in task_missing.items())
-                  for key, task_missing in missing.items()}
+        # asked once: every pick scans the waiting tasks, and a finished copy wakes every idle worker
+        copies = [Waiting(repository(task), blobs(task), frozenset(rewritten(task))) for task in tasks]
+        self._waiting: Dict[int, Waiting] = {id(task): copy for task, copy in zip(tasks, copies)}
+        by_weight, by_size = order(copies, present)
         # the tasks not started yet, in both orders: a task leaves both when it starts, so picks scan only these
-        self._by_weight: Dict[int, T] = {  # stable: plan order among equals
-            id(task): task for task in sorted(tasks, key=lambda task: -weight[id(task)])}
-        self._by_size: Dict[int, T] = {id(task): task for task in sorted(
-            tasks, key=lambda task: sum((self._facts[id(task)][1] or {}).values()))}
+        self._by_weight: Dict[int, T] = {id(tasks[i]): tasks[i] for i in by_weight}
+        self._by_size: Dict[int, T] = {id(tasks[i]): tasks[i] for i in by_size}
+        self._ready, self._acquire = ready, acquire
         self._small_lane = small_lane and len(tasks) > 1
-        self._small_running: Optional[int] = None
+        self._small_busy = False
         self._in_repository: Dict[str, Set[str]] = {repo: set(digests) for repo, digests in present.items()}
-        # blobs known to be at the destination: nobody fetches them; one that only some of the repositories
-        # needing it hold may still be fetched by a copy into another (skopeo mounts only what it knows)
-        needed_in: Dict[str, Set[str]] = {}
-        for repo, task_blobs, _ in self._facts.values():
-            for digest in task_blobs or {}:
-                needed_in.setdefault(digest, set()).add(repo)
-        self._in_registry: Set[str] = {digest for digest, repos in needed_in.items()
-                                       if all(digest in present.get(repo, ()) for repo in repos)}
+        self._in_registry: Set[str] = known_in_registry(copies, present)
         self._fetching: Counter = Counter()
         self._linking: Dict[str, Counter] = {}
-        self._exclusive: Counter = Counter()  # repositories with a copy of unknown blobs running
-        self._running: Dict[int, tuple] = {}  # id -> (repository, fetched, linked)
+        self._exclusive: Counter = Counter()
+        self._running: Dict[int, Tuple[Claim, Releasable]] = {}
         self._condition = threading.Condition()
         self._stopped = False
 
-    def _claims(self, task: T):
-        """What the task would fetch and link if it started now; None when it cannot start."""
-        repository, blobs, rewritten = self._facts[id(task)]
-        linking = self._linking.get(repository, Counter())
-        if self._exclusive[repository]:
-            return None
-        if blobs is None:
-            return (repository, None, None) if not any(linking.values()) else None
-        in_repository = self._in_repository.get(repository, ())
-        for digest in blobs:  # most tasks scanned are blocked: find out before building anything
-            if digest in in_repository and digest not in rewritten:
-                continue  # skopeo skips it: neither fetched nor written
-            if (digest not in self._in_registry and self._fetching[digest]) or linking[digest]:
-                return None
-        fetch = {digest for digest in blobs if digest not in self._in_registry and digest not in in_repository}
-        link = {digest for digest in blobs if digest not in in_repository} | rewritten
-        return repository, fetch, link
+    def _flight(self) -> InFlight:
+        """A view of the live state, not a copy: read under the condition, before anything changes."""
+        return InFlight(self._fetching, self._linking, self._exclusive, self._in_registry, self._in_repository,
+                        running=len(self._running), small_lane_free=self._small_lane and not self._small_busy)
 
-    def _start(self, task: T, claims) -> T:
-        repository, fetch, link = claims
-        del self._by_weight[id(task)], self._by_size[id(task)]
-        if fetch is None:
-            self._exclusive[repository] += 1
-        else:
-            self._fetching.update(fetch)
-            self._linking.setdefault(repository, Counter()).update(link)
-        self._running[id(task)] = claims
-        self._claim(task)
+    def _pick(self) -> Optional[T]:
+        def waiting(order: Dict[int, T]) -> Iterator[Tuple[T, Waiting]]:
+            return ((task, self._waiting[key]) for key, task in order.items())
+
+        scan = candidates(waiting(self._by_weight), waiting(self._by_size), self._flight(), self._ready)
+        try:
+            for task, claim in scan:
+                slot = self._acquire(task)
+                if slot is not None:
+                    break
+            else:
+                return None
+        finally:
+            scan.close()  # before _start changes the orders it walks
+        self._start(task, claim, slot)
         return task
 
-    def _pick(self, order: Dict[int, T]) -> Optional[T]:
-        for task in order.values():  # _start changes `order`: safe only because it returns at once
-            if self._ready(task):
-                claims = self._claims(task)
-                if claims is not None and self._admit(task):
-                    return self._start(task, claims)
-        return None
+    def _start(self, task: T, claim: Claim, slot: Releasable) -> None:
+        del self._by_weight[id(task)], self._by_size[id(task)]
+        if claim.exclusive:
+            self._exclusive[claim.repository] += 1
+        else:
+            self._fetching.update(claim.fetch)
+            self._linking.setdefault(claim.repository, Counter()).update(claim.link)
+        self._small_busy = self._small_busy or claim.small
+        self._running[id(task)] = (claim, slot)
 
     def next(self) -> Optional[T]:
         """The next task that can start now; waits while none can; None when all have started."""
@@ -114,31 +209,26 @@ class BlobScheduler(Generic[T]):
             while True:
                 if self._stopped or not self._by_weight:
                     return None
-                if self._small_lane and self._small_running is None and self._running:
-                    task = self._pick(self._by_size)
-                    if task is not None:
-                        self._small_running = id(task)
-                        return task
-                task = self._pick(self._by_weight)
+                task = self._pick()
                 if task is not None:
                     return task
                 self._condition.wait()
 
     def finished(self, task: T, succeeded: bool = True) -> None:
         with self._condition:
-            self._release(task)
-            repository, fetch, link = self._running.pop(id(task))
-            if fetch is None:
-                self._exclusive[repository] -= 1
+            claim, slot = self._running.pop(id(task))
+            slot.release()
+            if claim.exclusive:
+                self._exclusive[claim.repository] -= 1
             else:
-                self._fetching.subtract(fetch)
-                self._linking[repository].subtract(link)
-            if self._small_running == id(task):
-                self._small_running = None
+                self._fetching.subtract(claim.fetch)
+                self._linking[claim.repository].subtract(claim.link)
+            if claim.small:
+                self._small_busy = False
             if succeeded:
-                blobs = self._facts[id(task)][1] or {}
+                blobs = self._waiting[id(task)].blobs or {}
                 self._in_registry.update(blobs)
-                self._in_repository.setdefault(repository, set()).update(blobs)
+                self._in_repository.setdefault(claim.repository, set()).update(blobs)
             self._condition.notify_all()
 
     def stop(self) -> List[T]:

@@ -26,11 +26,33 @@ def test_one_burst_halves_once_within_the_cooldown():
 
 def test_admission_counts_running_copies_per_registry():
     limiter = RegistryLimiter(2, cooldown=0)
-    assert limiter.admits(["a", "b"])
-    limiter.started(["a", "b"])
-    limiter.started(["a"])
-    assert not limiter.admits(["a"]) and limiter.admits(["b"])
+    both = limiter.acquire(["a", "b"])
+    assert both is not None
+    assert limiter.acquire(["a"]) is not None
+    assert limiter.acquire(["a"]) is None
+    probe = limiter.acquire(["b"])
+    assert probe is not None
+    probe.release()
     limiter.slow_down("b", "rate limited (429)")
-    assert not limiter.admits(["b"])  # limit 1, one running
-    limiter.finished(["a", "b"])
-    assert limiter.admits(["a", "b"]) and limiter.limit("other") == 2
+    assert limiter.acquire(["b"]) is None  # limit 1, one running
+    both.release()
+    assert limiter.acquire(["a", "b"]) is not None and limiter.limit("other") == 2
+
+
+def test_acquire_at_a_limit_takes_nothing_from_the_other_registries():
+    limiter = RegistryLimiter(1, cooldown=0)
+    assert limiter.acquire(["a"]) is not None
+    assert limiter.acquire(["b", "a"]) is None  # all or none: b was not taken
+    assert limiter.acquire(["b"]) is not None
+
+
+def test_release_gives_back_once_however_often_it_is_called():
+    limiter = RegistryLimiter(1, cooldown=0)
+    slot = limiter.acquire(["a", "b"])
+    slot.release()
+    slot.release()
+    again = limiter.acquire(["a", "b"])
+    assert again is not None
+    assert limiter.acquire(["a"]) is None and limiter.acquire(["b"]) is None  # still one slot each, not two
+    again.release()
+    assert limiter.acquire(["a"]) is not None

@@ -1,7 +1,11 @@
+import copy
 import threading
 import time
 
-from skomirror.execution.scheduler import BlobScheduler
+import pytest
+
+from skomirror.execution.limiter import RegistryLimiter
+from skomirror.execution.scheduler import BlobScheduler, Claim, InFlight, Waiting, choose, known_in_registry, order
 
 
 def scheduler_for(tasks, **options):
@@ -179,3 +183,124 @@ def test_a_blob_only_one_repository_holds_is_still_fetched_once_for_the_others()
     s.finished(first)
     thread.join(5)
     assert result[0][0] == "c"
+
+
+def claim(repository, fetch=(), link=(), exclusive=False, small=False):
+    return Claim(repository, frozenset(fetch), frozenset(link), exclusive, small)
+
+
+def choice(copies, present=None, ready=lambda name: True, **flight):
+    """copies: (name, repository, {digest: size} or None[, rewritten]) in plan order; flight: InFlight fields,
+    with in_registry and in_repository worked out from present unless given."""
+    present = present or {}
+    names = [c[0] for c in copies]
+    waiting = [Waiting(c[1], c[2], frozenset(c[3]) if len(c) > 3 else frozenset()) for c in copies]
+    by_weight, by_size = order(waiting, present)
+    flight.setdefault("in_registry", known_in_registry(waiting, present))
+    flight.setdefault("in_repository", present)
+    return choose([(names[i], waiting[i]) for i in by_weight], [(names[i], waiting[i]) for i in by_size],
+                  InFlight(**flight), ready)
+
+
+CHOICES = [
+    ("a blob another copy is fetching: waits",
+     dict(copies=[("a", "r1", {"base": 100, "a1": 1})], fetching={"base": 1}, running=1),
+     None),
+    ("the same blob in the registry already: starts, links it, fetches nothing",
+     dict(copies=[("a", "r2", {"base": 100})], in_registry={"base"}),
+     ("a", claim("r2", link={"base"}))),
+    ("a blob in the registry but being linked into this repository: waits",
+     dict(copies=[("a", "r2", {"base": 100})], in_registry={"base"}, linking={"r2": {"base": 1}}),
+     None),
+    ("a blob the repository holds: neither fetched nor linked, whoever fetches it elsewhere",
+     dict(copies=[("a", "r", {"base": 100, "own": 1})], present={"r": {"base"}}, in_registry=set(),
+          fetching={"base": 1}),
+     ("a", claim("r", fetch={"own"}, link={"own"}))),
+    ("unknown blobs, the repository busy: waits",
+     dict(copies=[("u", "r", None)], linking={"r": {"x": 1}}),
+     None),
+    ("unknown blobs, the repository idle (counts back at zero): starts alone",
+     dict(copies=[("u", "r", None)], linking={"r": {"x": 0}}, fetching={"x": 0}),
+     ("u", claim("r", exclusive=True))),
+    ("a copy of unknown blobs running in the repository: nothing else starts there",
+     dict(copies=[("k", "r", {"y": 1})], exclusive={"r": 1}),
+     None),
+    ("a copy of unknown blobs running elsewhere: no bar",
+     dict(copies=[("k", "r", {"y": 1})], exclusive={"other": 1, "r": 0}),
+     ("k", claim("r", fetch={"y"}, link={"y"}))),
+    ("its rewritten manifest being linked: waits, though the repository holds it",
+     dict(copies=[("alias", "r", {"layer": 10, "manifest": 1}, {"manifest"})],
+          present={"r": {"layer", "manifest"}}, linking={"r": {"manifest": 1}}),
+     None),
+    ("its rewritten manifest free: starts, links only the manifest",
+     dict(copies=[("alias", "r", {"layer": 10, "manifest": 1}, {"manifest"})],
+          present={"r": {"layer", "manifest"}}),
+     ("alias", claim("r", link={"manifest"}))),
+    ("largest first",
+     dict(copies=[("small", "r1", {"s": 5}), ("big", "r2", {"b": 50})]),
+     ("big", claim("r2", fetch={"b"}, link={"b"}))),
+    ("a blob weighs once per copy needing it",
+     dict(copies=[("big", "r1", {"b": 50}), ("shared-1", "r2", {"base": 20, "x": 1}),
+                  ("shared-2", "r3", {"base": 20, "y": 1}), ("shared-3", "r4", {"base": 20, "z": 1})]),
+     ("shared-1", claim("r2", fetch={"base", "x"}, link={"base", "x"}))),
+    ("what is present weighs nothing",
+     dict(copies=[("a", "r1", {"base": 1000, "a1": 10}), ("c", "r2", {"c1": 500})], present={"r1": {"base"}}),
+     ("c", claim("r2", fetch={"c1"}, link={"c1"}))),
+    ("a blob only one repository holds is still fetched for another",
+     dict(copies=[("a", "r1", {"base": 100, "a1": 1}), ("b", "r2", {"base": 100, "b1": 1})],
+          present={"r1": {"base"}}),
+     ("b", claim("r2", fetch={"base", "b1"}, link={"base", "b1"}))),
+    ("the largest blocked: the next largest",
+     dict(copies=[("small", "r1", {"s": 5}), ("big", "r2", {"b": 50})], fetching={"b": 1}, running=1),
+     ("small", claim("r1", fetch={"s"}, link={"s"}))),
+    ("the largest not ready: the next largest",
+     dict(copies=[("small", "r1", {"s": 5}), ("big", "r2", {"b": 50})], ready=lambda name: name != "big"),
+     ("small", claim("r1", fetch={"s"}, link={"s"}))),
+    ("small lane free and something runs: the smallest, in the lane",
+     dict(copies=[("huge", "r1", {"h": 1000}), ("tiny", "r2", {"t": 1})], small_lane_free=True, running=1),
+     ("tiny", claim("r2", fetch={"t"}, link={"t"}, small=True))),
+    ("small lane free but nothing runs: the largest goes first",
+     dict(copies=[("huge", "r1", {"h": 1000}), ("tiny", "r2", {"t": 1})], small_lane_free=True),
+     ("huge", claim("r1", fetch={"h"}, link={"h"}))),
+    ("small lane taken: the largest",
+     dict(copies=[("huge", "r1", {"h": 1000}), ("tiny", "r2", {"t": 1})], small_lane_free=False, running=2),
+     ("huge", claim("r1", fetch={"h"}, link={"h"}))),
+    ("the smallest blocked: the next smallest takes the lane",
+     dict(copies=[("huge", "r1", {"h": 1000}), ("mid", "r2", {"m": 10}), ("tiny", "r3", {"t": 1})],
+          fetching={"t": 1}, small_lane_free=True, running=1),
+     ("mid", claim("r2", fetch={"m"}, link={"m"}, small=True))),
+    ("nothing waiting: nothing starts",
+     dict(copies=[], running=3),
+     None),
+]
+
+
+@pytest.mark.parametrize("case, expected", [row[1:] for row in CHOICES], ids=[row[0] for row in CHOICES])
+def test_which_copy_may_start(case, expected):
+    assert choice(**case) == expected
+
+
+def test_the_choice_changes_nothing_it_reads():
+    waiting = [("a", Waiting("r", {"base": 1, "a1": 1}, frozenset({"a1"}))), ("b", Waiting("r2", None))]
+    flight = InFlight(fetching={"x": 1}, linking={"r": {"y": 1}}, exclusive={"r3": 1}, in_registry={"base"},
+                      in_repository={"r": {"base"}}, running=1, small_lane_free=True)
+    before = (copy.deepcopy(waiting), copy.deepcopy(flight))
+    assert choose(waiting, list(reversed(waiting)), flight) == ("b", claim("r2", exclusive=True, small=True))
+    assert (waiting, flight) == before
+
+
+def test_a_registry_slot_is_held_while_the_copy_runs_and_given_back_when_it_finishes():
+    limiter = RegistryLimiter(1, cooldown=0)
+    tasks = [("a", "r1", {"a1": 10}, "reg"), ("b", "r2", {"b1": 5}, "reg"), ("c", "r3", {"c1": 1}, "other")]
+    s = scheduler_for(tasks, small_lane=False, acquire=lambda t: limiter.acquire([t[3]]))
+    a = s.next()
+    assert a[0] == "a"
+    assert s.next()[0] == "c"  # b's registry is full: the next that fits starts
+    result = []
+    thread = threading.Thread(target=lambda: result.append(s.next()))
+    thread.start()
+    time.sleep(0.05)
+    assert result == []
+    s.finished(a, succeeded=False)
+    thread.join(5)
+    assert result[0][0] == "b" and limiter.acquire(["reg"]) is None  # a's slot went to b, once
