@@ -7,6 +7,7 @@ pulled by tag into ImageTagMirrorSets, one object per family (release,
 operator, generic); catalogs get a CatalogSource each.
 """
 
+import hashlib
 import json
 import re
 import shutil
@@ -18,6 +19,7 @@ import yaml
 
 from skomirror import __version__
 from skomirror.collectors.types import ImageKind
+from skomirror.config.loader import catalog_source_template_problem, yaml_problem
 from skomirror.config.model import ImageSetConfiguration
 from skomirror.imageref import ImageRef
 from skomirror.planned import PlannedImage
@@ -27,6 +29,9 @@ from skomirror.release.signatures import load_signatures, signature_configmap
 IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
 CATALOG_NAMESPACE = "openshift-marketplace"
 NO_MIRROR_SETS = (ImageKind.OPERATOR_CATALOG, ImageKind.GRAPH)  # catalogs get CatalogSources instead
+_DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # what a CatalogSource's Service name must be
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_SET_BY_SKOMIRROR = ("image", "sourceType", "configMap", "address")  # address would bypass the mirrored image
 _CATEGORY = {"release": "release", "operator": "operator"}  # additional and helm images are "generic"
 
 
@@ -80,8 +85,20 @@ def mirror_sets(images: Iterable[PlannedImage], repository_scope: bool) -> Tuple
             objects("ImageTagMirrorSet", "itms", "imageTagMirrors", by_tag))
 
 
+def kubernetes_name(name: str) -> str:
+    """`name` when it is a valid DNS-1035 label (what oc-mirror checks, and OLM needs for the catalog's Service);
+    else lower case, `-` for any other character, at most 63 characters, and a hash of `name` so that two names
+    made alike stay apart. The same `name` always gives the same result: a rerun updates, never adds."""
+    if _DNS_1035_LABEL.match(name):
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    cleaned = re.sub(r"[^a-z0-9-]", "-", name.lower())
+    return f"{cleaned[:63 - len(digest) - 1].strip('-')}-{digest}"
+
+
 def catalog_source_name(destination: ImageRef) -> str:
-    """oc-mirror's `cs-<last path component>-<suffix>`; the suffix comes from the tag (or digest)."""
+    """oc-mirror's `cs-<last path component>-<suffix>`; the suffix comes from the tag (or digest). Where oc-mirror's
+    name would not be a valid Kubernetes name (oc-mirror then fails), `kubernetes_name` makes it one."""
     tag = destination.tag or ""
     if tag.startswith("sha256-"):
         suffix = tag[len("sha256-"):][:12]
@@ -89,18 +106,35 @@ def catalog_source_name(destination: ImageRef) -> str:
         suffix = re.sub(r"[^a-z0-9-]", "-", tag[:12].lower())
     else:
         suffix = (destination.digest or ":0").split(":")[1][:12] or "0"
-    return f"cs-{destination.path.rsplit('/', 1)[-1]}-{suffix}".replace(".", "-")
+    return kubernetes_name(f"cs-{destination.path.rsplit('/', 1)[-1]}-{suffix}".replace(".", "-"))
+
+
+def manifest_template(template: Optional[dict]) -> Tuple[dict, dict]:
+    """(metadata, spec) of a CatalogSource template that belong in a manifest to apply: its labels and
+    annotations (not kubectl's last-applied copy) and its spec, without what skomirror sets. Not its status,
+    creationTimestamp, uid, resourceVersion, managedFields or anything else the cluster wrote."""
+    template = template if isinstance(template, dict) else {}
+    metadata = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    kept = {}
+    if isinstance(metadata.get("labels"), dict) and metadata["labels"]:
+        kept["labels"] = dict(metadata["labels"])
+    annotations = {key: value for key, value in (metadata.get("annotations") or {}).items() if key != _LAST_APPLIED} \
+        if isinstance(metadata.get("annotations"), dict) else {}
+    if annotations:
+        kept["annotations"] = annotations
+    spec = template.get("spec") if isinstance(template.get("spec"), dict) else {}
+    return kept, {key: value for key, value in spec.items() if key not in _SET_BY_SKOMIRROR}
 
 
 def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[dict, dict]:
     """The CatalogSource (from the user's template, if any) and ClusterCatalog of one mirrored catalog."""
     destination = ImageRef.parse(image.destination)
     name = catalog_source_name(destination)
-    source = dict(template or {}, apiVersion="operators.coreos.com/v1alpha1", kind="CatalogSource")
-    metadata = dict(source.get("metadata") or {}, name=name, namespace=CATALOG_NAMESPACE)
+    metadata, spec = manifest_template(template)
+    metadata = dict(metadata, name=name, namespace=CATALOG_NAMESPACE)
     metadata["annotations"] = dict(metadata.get("annotations") or {}, **_annotations())
-    source["metadata"] = metadata
-    source["spec"] = dict(source.get("spec") or {}, image=str(destination), sourceType="grpc")
+    source = {"apiVersion": "operators.coreos.com/v1alpha1", "kind": "CatalogSource", "metadata": metadata,
+              "spec": dict(spec, image=str(destination), sourceType="grpc")}
     cluster_catalog = {"apiVersion": "olm.operatorframework.io/v1", "kind": "ClusterCatalog",
                        "metadata": {"name": "cc" + name[2:], "annotations": _annotations()},
                        "spec": {"source": {"type": "Image", "image": {"ref": str(destination)}}}}
@@ -108,19 +142,26 @@ def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[dict
 
 
 def load_template(path: Path, warn: Callable[[str], None]) -> Optional[dict]:
-    """A user's CatalogSource template (targetCatalogSourceTemplate); an unusable one is warned about and skipped."""
+    """A user's CatalogSource template (targetCatalogSourceTemplate), as it belongs in a manifest (see
+    `manifest_template`); an unusable one is warned about and skipped, as oc-mirror does. The loader has already
+    refused one that was there and unusable: what is left is a template missing on this machine."""
     try:
-        template = yaml.safe_load(Path(path).read_text())
-        if not isinstance(template, dict) or template.get("kind") != "CatalogSource" or \
-                template.get("apiVersion") != "operators.coreos.com/v1alpha1":
-            raise ValueError("not an operators.coreos.com/v1alpha1 CatalogSource")
-        spec = template.get("spec") or {}
-        if spec.get("sourceType") not in (None, "", "grpc") or spec.get("configMap"):
-            raise ValueError("only a grpc CatalogSource without configMap can be a template")
-        return template
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        warn(f"targetCatalogSourceTemplate {path}: {exc}; writing a plain CatalogSource instead")
+        template = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        problem = catalog_source_template_problem(template)
+        if problem:
+            raise ValueError(problem)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        warn(f"targetCatalogSourceTemplate {path}: {getattr(exc, 'strerror', None) or exc}; writing a plain "
+             f"CatalogSource instead")
         return None
+    except yaml.YAMLError as exc:
+        warn(f"targetCatalogSourceTemplate {yaml_problem(exc, str(path))}; writing a plain CatalogSource instead")
+        return None
+    if (template.get("spec") or {}).get("address"):
+        warn(f"targetCatalogSourceTemplate {path}: spec.address is left out: the CatalogSource must serve the "
+             f"mirrored catalog image")
+    metadata, spec = manifest_template(template)
+    return {"apiVersion": template["apiVersion"], "kind": template["kind"], "metadata": metadata, "spec": spec}
 
 
 def update_service(images: List[PlannedImage]) -> Optional[dict]:

@@ -1,18 +1,29 @@
 """Image references: the one place that parses and prints `registry/path:tag@digest`.
 
 The grammar is distribution's (lowercase path components, 128-char tags,
-`algorithm:hex` digests). Like oc-mirror v2, the first component must be a
-registry host: short names such as `ubi9/ubi:latest` are refused instead of
-being silently resolved to docker.io.
+`algorithm:hex` digests), and so is the rule for "is the first component a
+registry host?" (it has a '.' or a ':', or is `localhost`).
+
+Short names are accepted, as oc-mirror v2 accepts them. They are pulled from
+where containers/image (skopeo, oc-mirror) resolves them: `hello-world:latest`
+from `docker.io/library/hello-world:latest`, `ubi8/ubi:latest` from
+`docker.io/ubi8/ubi:latest`. They land where oc-mirror v2 puts them, which is
+not always their path: its ParseRef (internal/pkg/image/image.go) takes the
+first of two or more components for the registry and drops it, so
+`ubi8/ubi:latest` lands at `<DEST>/ubi:latest` and `hello-world:latest` at
+`<DEST>/hello-world:latest`. `ImageRef.mirror_path` keeps that path.
 """
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Tuple
 
 from skomirror.errors import InvalidReference
 
 DOCKER_TRANSPORT = "docker://"
+DEFAULT_REGISTRY = "docker.io"  # containers/image's defaultDomain, where short names are pulled from
+_LEGACY_DEFAULT_REGISTRY = "index.docker.io"
+_OFFICIAL_NAMESPACE = "library"  # single-component names on docker.io live under library/
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -38,6 +49,7 @@ def check_digest(digest: str) -> str:
 
 
 def check_repository_path(path: str) -> str:
+    """`path` if every component is valid; the first bad one is named."""
     if not path:
         raise InvalidReference("empty repository path")
     for component in path.split("/"):
@@ -59,16 +71,45 @@ def check_tag(tag: str) -> str:
     return tag
 
 
+def locate(name: str) -> Tuple[str, str, str]:
+    """(registry, path, mirror path) of a name without tag or digest, short or not.
+
+    registry and path are where the image is pulled from, normalized as
+    containers/image's SplitDockerDomain does; the mirror path is where
+    oc-mirror v2 puts it under DEST (everything after its first component, or
+    the single component).
+    """
+    first, _, rest = name.partition("/")
+    if rest and looks_like_registry(first):
+        registry, path = check_registry_host(first), check_repository_path(rest)
+    else:
+        registry, path = DEFAULT_REGISTRY, check_repository_path(name)
+    if registry == _LEGACY_DEFAULT_REGISTRY:
+        registry = DEFAULT_REGISTRY
+    if registry == DEFAULT_REGISTRY and "/" not in path:
+        path = f"{_OFFICIAL_NAMESPACE}/{path}"
+    return registry, path, rest or name
+
+
 @dataclass(frozen=True)
 class ImageRef:
+    """Where an image is pulled from (registry, path), by tag and/or digest.
+
+    mirror_path is oc-mirror's path for it under DEST when that is not `path`:
+    a short name (`ubi8/ubi` lands at `ubi`, `hello-world` at `hello-world`,
+    pulled from docker.io/library/hello-world), or a docker.io name written
+    without `library/`. It is None otherwise.
+    """
+
     registry: str
     path: str
     tag: Optional[str] = None
     digest: Optional[str] = None
+    mirror_path: Optional[str] = None
 
     @classmethod
     def parse(cls, text: str, require_tag_or_digest: bool = True) -> "ImageRef":
-        """Parse `[docker://]host[:port]/path[:tag][@digest]`."""
+        """Parse `[docker://][host[:port]/]path[:tag][@digest]`; a short name is resolved as skopeo does."""
         original = text
         if text.startswith(DOCKER_TRANSPORT):
             text = text[len(DOCKER_TRANSPORT):]
@@ -89,15 +130,15 @@ class ImageRef:
             name, tag = name[:colon], name[colon + 1:]
             check_tag(tag)
 
-        registry, _, path = name.partition("/")
-        if not path or not looks_like_registry(registry):
-            raise InvalidReference(
-                f"{original!r} has no registry host; write it in full, e.g. docker.io/library/{name}")
-        check_registry_host(registry)
-        check_repository_path(path)
+        registry, path, mirror_path = locate(name)
         if require_tag_or_digest and tag is None and digest is None:
             raise InvalidReference(f"{original!r} has no tag or digest; add :tag or @sha256:<digest>")
-        return cls(registry, path, tag, digest)
+        return cls(registry, path, tag, digest, None if mirror_path == path else mirror_path)
+
+    @property
+    def destination_path(self) -> str:
+        """The path oc-mirror v2 gives this image under DEST (before targetRepo, namespace and nesting)."""
+        return self.mirror_path or self.path
 
     @property
     def repository(self) -> str:

@@ -3,7 +3,10 @@
 Users who switch from oc-mirror keep their mirror layout, and with it the
 IDMS/ITMS already applied to their clusters, so these rules copy oc-mirror's:
 the source registry is dropped and the path kept, digest-only images get the
-tag `sha256-<hex>`, and `--max-nested-paths` folds deep paths with `-`.
+tag `sha256-<hex>`, and `--max-nested-paths` folds deep paths with `-`. A
+short name keeps oc-mirror's path too, not the docker.io path it is pulled
+from: `hello-world:latest` lands at `hello-world`, `ubi8/ubi:latest` at `ubi`
+(see ImageRef.mirror_path).
 """
 
 from dataclasses import dataclass
@@ -87,8 +90,10 @@ class MirrorName:
 
 
 def mirror_name(source: ImageRef, target_repo: Optional[str] = None, target_tag: Optional[str] = None) -> MirrorName:
-    """The source path without its registry; `name:tag@digest` keeps its tag, a bare digest becomes one."""
-    return MirrorName(target_repo or source.path, target_tag or source.tag or digest_tag(source.digest or ""))
+    """oc-mirror's path (the source's without its registry); `name:tag@digest` keeps its tag, a bare digest
+    becomes one."""
+    return MirrorName(target_repo or source.destination_path,
+                      target_tag or source.tag or digest_tag(source.digest or ""))
 
 
 def registry_reference(destination: RegistryDestination, name: MirrorName, max_nested_paths: int = 0) -> ImageRef:

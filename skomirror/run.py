@@ -267,7 +267,8 @@ def _run(job: Run, info: RunInfo) -> int:
     started = time.monotonic()
     try:
         with signals_interrupt():
-            info.warnings = job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings()
+            info.warnings = (list(job.config.warnings) if job.config else []) + \
+                job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings()
             for message in info.warnings:
                 warn(message)
             images = job.collect()

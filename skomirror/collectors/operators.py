@@ -150,8 +150,8 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
     except (CatalogError, ImageReadError, MissingFromStore) as exc:
         raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {exc}") from None
     images = _images_of(selected, operator)
-    pinned = ImageRef(source.registry, source.path, source.tag, digest)
-    target_repo = operator.target_catalog or source.path
+    pinned = dataclasses.replace(source, digest=digest)
+    target_repo = operator.target_catalog or name.path
     if spec is None:  # the whole catalog: copied unchanged, as oc-mirror does
         catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
                                        target_repo, operator.target_tag or source.tag)

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
+from skomirror.catalog.semver import InvalidVersion, Version
 from skomirror.errors import InvalidReference
 from skomirror.imageref import ImageRef, check_repository_path, check_tag
 
@@ -29,9 +30,17 @@ class Where:
     file: str
     line: int
     path: str
+    keys: Tuple[Tuple[str, int], ...] = field(default=(), compare=False, repr=False)  # (YAML key, its line)
 
     def child(self, key: str) -> str:
         return f"{self.path}.{key}" if self.path else key
+
+    def line_of(self, key: str) -> int:
+        return dict(self.keys).get(key, self.line)
+
+    def at(self, key: str) -> str:
+        """`isc.yaml:14: mirror.operators[0].targetName`: where one key of this mapping was written."""
+        return f"{self.file}:{self.line_of(key)}: {self.child(key)}"
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.path or '(top level)'}"
@@ -103,6 +112,17 @@ def one_of(*choices: str) -> Check:
     return check
 
 
+def semantic_version(value) -> Optional[str]:
+    """minVersion/maxVersion of operator packages and channels: oc-mirror refuses what is not semver."""
+    if value == "":
+        return None  # unset, as oc-mirror reads an empty string
+    try:
+        Version.parse(value)
+    except InvalidVersion as exc:
+        return f"{exc}; write a version such as 1.2.3"
+    return None
+
+
 def non_negative(value) -> Optional[str]:
     return None if value >= 0 else f"{value} must be 0 or more"
 
@@ -146,8 +166,8 @@ class Platform:
 @dataclass(frozen=True)
 class IncludeChannel:
     name: str = key("name", required=True, check=non_empty)
-    min_version: Optional[str] = key("minVersion")
-    max_version: Optional[str] = key("maxVersion")
+    min_version: Optional[str] = key("minVersion", check=semantic_version)
+    max_version: Optional[str] = key("maxVersion", check=semantic_version)
     min_bundle: Optional[str] = key("minBundle", versions=V1_ONLY)
     where: Where = where()
 
@@ -157,8 +177,8 @@ class IncludePackage:
     name: str = key("name", required=True, check=non_empty)
     channels: List[IncludeChannel] = key("channels", factory=list)
     default_channel: Optional[str] = key("defaultChannel")
-    min_version: Optional[str] = key("minVersion")
-    max_version: Optional[str] = key("maxVersion")
+    min_version: Optional[str] = key("minVersion", check=semantic_version)
+    max_version: Optional[str] = key("maxVersion", check=semantic_version)
     min_bundle: Optional[str] = key("minBundle", versions=V1_ONLY)
     where: Where = where()
 
@@ -170,7 +190,7 @@ class Operator:
     full: bool = key("full", default=False)
     target_catalog: Optional[str] = key("targetCatalog", check=repository_path)
     target_tag: Optional[str] = key("targetTag", check=tag)
-    target_name: Optional[str] = key("targetName", versions=V1_ONLY)
+    target_name: Optional[str] = key("targetName", versions=V1_ONLY, check=repository_path)  # the loader honours it
     original_ref: Optional[str] = key("originalRef", versions=V1_ONLY)
     skip_dependencies: bool = key("skipDependencies", default=False)
     target_catalog_source_template: Optional[str] = key("targetCatalogSourceTemplate", versions=V2_ONLY)
@@ -228,6 +248,10 @@ class Helm:
     local: List[HelmLocalChart] = key("local", factory=list)
     where: Where = where()
 
+    def __bool__(self) -> bool:
+        """`helm: {}` asks for nothing, as oc-mirror reads it."""
+        return bool(self.repositories or self.local)
+
 
 @dataclass(frozen=True)
 class Mirror:
@@ -248,7 +272,7 @@ class RegistryStorage:
 
 @dataclass(frozen=True)
 class LocalStorage:
-    path: str = key("path", required=True)
+    path: Optional[str] = key("path")  # oc-mirror v1 reads a null path as unset
 
 
 @dataclass(frozen=True)
@@ -268,3 +292,4 @@ class ImageSetConfiguration:
     archive_size: Optional[int] = key("archiveSize", check=non_negative)
     storage_config: Optional[StorageConfig] = key("storageConfig", versions=V1_ONLY)
     where: Where = where()
+    warnings: Tuple[str, ...] = field(default=(), compare=False)  # one line each, for the run to print

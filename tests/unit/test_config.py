@@ -98,15 +98,18 @@ def test_loads_v1alpha2_with_its_own_keys(tmp_path):
         mirror:
           operators:
           - catalog: registry.redhat.io/redhat/redhat-operator-index:v4.12
+            targetName: my-index
             packages:
             - name: foo
-              minBundle: foo.v1.0.0
           additionalImages:
           - name: registry.redhat.io/ubi8/ubi:latest
         """))
     assert config.api_version == V1ALPHA2
     assert config.storage_config.local.path == "/tmp/metadata"
-    assert config.mirror.operators[0].packages[0].min_bundle == "foo.v1.0.0"
+    assert config.mirror.operators[0].target_catalog == "redhat/my-index"  # targetName renames the last component
+    assert [w.split(": ", 2)[1:] for w in config.warnings] == [["storageConfig", "not used: skomirror keeps what it "
+                                                                "mirrored in its workspace (--workspace), not in "
+                                                                "oc-mirror v1's metadata store"]]
 
 
 @pytest.mark.parametrize("body, expected", [
@@ -125,8 +128,8 @@ def test_loads_v1alpha2_with_its_own_keys(tmp_path):
     # an image reference without tag or digest, at its exact index
     ("mirror:\n  additionalImages:\n  - name: quay.io/a/b:1\n  - name: quay.io/a/c:1\n  - name: quay.io/a/d\n",
      "isc.yaml:7: mirror.additionalImages[2].name: 'quay.io/a/d' has no tag or digest; add :tag or @sha256:<digest>"),
-    ("mirror:\n  additionalImages:\n  - name: ubi9/ubi:latest\n",
-     "isc.yaml:5: mirror.additionalImages[0].name: 'ubi9/ubi:latest' has no registry host"),
+    ("mirror:\n  additionalImages:\n  - name: UBI9/ubi:latest\n",
+     "isc.yaml:5: mirror.additionalImages[0].name: invalid repository path component 'UBI9' (lowercase letters"),
     ("mirror:\n  additionalImages:\n  - targetTag: x\n",
      "isc.yaml:5: mirror.additionalImages[0].name: required key is missing"),
     ("mirror:\n  blockedImages:\n  - name: '(unclosed'\n",
@@ -188,3 +191,13 @@ def test_additional_images_are_collected_with_their_targets(tmp_path):
     (image,) = collected.images
     assert collected.catalogs == [] and collected.releases == []
     assert (str(image.source), image.target_repo, image.target_tag) == ("quay.io/a/b:1", "c/d", "e")
+
+
+def test_short_names_are_accepted_and_keep_the_text_written_as_their_origin(tmp_path):
+    catalog = load_config(write(tmp_path, HEAD + "mirror:\n  operators:\n  - catalog: test-catalog1:latest\n"))
+    assert catalog.mirror.operators[0].catalog == "test-catalog1:latest"
+    config = load_config(write(tmp_path, HEAD + "mirror:\n  additionalImages:\n  - name: hello-world:latest\n"
+                                                "  - name: ubi8/ubi:latest\n"))
+    hello, ubi = collect(config).images
+    assert (hello.origin, hello.source.pull_spec) == ("hello-world:latest", "docker.io/library/hello-world:latest")
+    assert (ubi.origin, ubi.source.pull_spec) == ("ubi8/ubi:latest", "docker.io/ubi8/ubi:latest")

@@ -19,6 +19,33 @@ def test_drops_the_source_registry_and_keeps_the_path():
     assert dest_of("registry.redhat.io/ubi9/ubi:latest") == "mirror.example.com:5000/ocp/ubi9/ubi:latest"
 
 
+@pytest.mark.parametrize("name, expected", [
+    # oc-mirror v2 (internal/pkg/image/image.go ParseRef, additional/local_stored_collector.go): a single
+    # component is the path; of two or more, the first is taken for the registry and dropped
+    ("hello-world:latest", "mirror.example.com:5000/ocp/hello-world:latest"),
+    ("test-catalog1:latest", "mirror.example.com:5000/ocp/test-catalog1:latest"),
+    ("ubi8/ubi:latest", "mirror.example.com:5000/ocp/ubi:latest"),
+    ("a/b/c:1", "mirror.example.com:5000/ocp/b/c:1"),
+    (f"hello-world@sha256:{HEX}", f"mirror.example.com:5000/ocp/hello-world:sha256-{HEX}"),
+    (f"ubi8/ubi@sha256:{HEX}", f"mirror.example.com:5000/ocp/ubi:sha256-{HEX}"),
+    (f"hello-world:latest@sha256:{HEX}", "mirror.example.com:5000/ocp/hello-world:latest"),
+    ("localhost:5000/x:1", "mirror.example.com:5000/ocp/x:1"),
+    ("docker.io/hello-world:latest", "mirror.example.com:5000/ocp/hello-world:latest"),
+    ("docker.io/library/hello-world:latest", "mirror.example.com:5000/ocp/library/hello-world:latest"),
+])
+def test_short_names_land_where_oc_mirror_puts_them(name, expected):
+    assert dest_of(name) == expected
+
+
+def test_target_repo_replaces_the_path_of_a_short_name_too():
+    assert dest_of("ubi8/ubi:latest", target_repo="ubi8/ubi") == "mirror.example.com:5000/ocp/ubi8/ubi:latest"
+
+
+def test_max_nested_paths_folds_the_path_oc_mirror_gives_a_short_name():
+    # a/b/c/d is pulled from docker.io/a/b/c/d; oc-mirror mirrors it as b/c/d, under DEST's namespace
+    assert dest_of("a/b/c/d:1", max_nested_paths=3) == "mirror.example.com:5000/ocp/b/c-d:1"
+
+
 def test_digest_only_image_gets_the_sha256_tag():
     # oc-mirror's own test case (internal/pkg/additional/local_stored_collector_test.go)
     assert dest_of(f"sometest.registry.com/testns/test@sha256:{HEX}") == \
