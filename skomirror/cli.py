@@ -141,6 +141,8 @@ class ImageType(click.ParamType):
 @click.option("--signature-url", envvar="OCP_SIGNATURE_URL", default=SIGNATURE_URL, show_default=True,
               metavar="URL", help="Where release signatures are fetched from [$OCP_SIGNATURE_URL].")
 @click.option("--require-signatures", is_flag=True, help="Fail when a release signature cannot be fetched.")
+@click.option("--remove-signatures", is_flag=True, help="Do not mirror the images' cosign signatures "
+                                                       "(sha256-<digest>.sig tags).")
 @_tls_option("src")
 @_tls_option("dest")
 @_cert_dir_option("src")
@@ -151,7 +153,8 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 max_nested_paths: int, authfile: Optional[Path], rerun_failed: bool, archive_size: Optional[int],
                 keep_going: bool,
                 since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
-                signature_url: str, require_signatures: bool, src_tls_verify: bool, dest_tls_verify: bool,
+                signature_url: str, require_signatures: bool, remove_signatures: bool, src_tls_verify: bool,
+                dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
     """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
 
@@ -192,6 +195,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         graph_base_image=graph_base_image,
         signature_url=signature_url,
         require_signatures=require_signatures,
+        remove_signatures=remove_signatures,
     )
     return run(options, Progress(), _warn)
 

@@ -212,7 +212,7 @@ def write_for_run(records: List[ImageRecord], config: Optional[ImageSetConfigura
                   directory: Path, repository_scope: bool, warn: Callable[[str], None],
                   say: Callable[[str], None]) -> List[Path]:
     """The last step of a run into a registry: resources for the images now at the destination."""
-    present = [record.image for record in records if record.status.mirrored]
+    present = [record.image for record in records if record.status.mirrored and not record.image.signs]
     templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), warn)
                  for operator in (config.mirror.operators if config else [])
                  if operator.target_catalog_source_template}

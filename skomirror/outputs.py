@@ -9,6 +9,7 @@ from skomirror.records import ImageRecord, Status
 from skomirror.execution.limiter import lowest_limits
 from skomirror.plan import Plan
 from skomirror.progress import format_bytes, format_duration, plural
+from skomirror.signatures import summary_line as signatures_line
 from skomirror.workspace import Workspace
 
 
@@ -23,6 +24,7 @@ class RunInfo:
     interrupted: bool = False
     warnings: List[str] = field(default_factory=list)
     rate_limits: List[dict] = field(default_factory=list)  # each change of a registry's concurrency
+    signatures: Optional[dict] = None  # skomirror.signatures.count_signatures
 
 
 def mapping_text(plan: Plan) -> str:
@@ -39,6 +41,7 @@ def _record_json(record: ImageRecord) -> Dict:
         "source": record.image.source_spec,
         "destination": record.image.destination_spec,
         "origin": record.image.origin,
+        "signs": record.image.signs,
         "type": record.image.kind.group,
         "status": record.status,
         "digest": record.digest,
@@ -65,6 +68,7 @@ def results_text(records: Sequence[ImageRecord], info: RunInfo, plan: Plan) -> s
             "blocked": [entry.image.origin for entry in plan.blocked],
             "warnings": info.warnings,
             "rateLimits": info.rate_limits,
+            "signatures": info.signatures,
         },
         "images": [_record_json(record) for record in records],
     }
@@ -114,6 +118,9 @@ def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Work
         lines.append(f"{registry} asked to slow down (429/503): concurrent copies went down to {lowest}")
     if plan is not None and plan.blocked:
         lines.append(f"{plural(len(plan.blocked), 'image')} excluded by blockedImages")
+    signatures = signatures_line(info.signatures)
+    if signatures:
+        lines.append(signatures)
     if counts[Status.COPIED] == 0 and counts[Status.SKIPPED] == len(records) and records:
         lines.append("nothing to copy: every image is already at the destination")
     failed = [record for record in records if record.status == Status.FAILED]

@@ -60,7 +60,7 @@ def make_plan(
         source_spec = item.source_store.spec(name) if item.source_store else source.spec(item.source, name)
         planned = PlannedImage(item.source, name, source_spec, destination_spec,
                                target.repository(item.source, name), item.origin, item.kind, item.where,
-                               source_store, item.requires)
+                               source_store, item.requires, item.signs)
         earlier = by_destination.get(destination_spec)
         if earlier is not None:
             if earlier.source.pull_spec == planned.source.pull_spec:

@@ -26,6 +26,7 @@ class PlannedImage:
     where: Where
     source_store: Optional[Store] = field(default=None, compare=False)  # the store the source is read from
     requires: Tuple[str, ...] = ()
+    signs: Optional[str] = None  # a cosign signature: the digest it signs (see skomirror.signatures)
 
     @property
     def destination(self) -> str:

@@ -12,7 +12,7 @@ import dataclasses
 import os
 import signal
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 from skomirror.collectors import Collected, CollectedImage, OperatorContext, ReleaseContext, collect
 from skomirror.config import load_config
@@ -30,6 +30,7 @@ from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress
 from skomirror.records import FailureKind, FetchResult, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
 from skomirror.reports import dry_run_report
+from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
 from skomirror.skopeo.processes import ChildProcesses
 from skomirror.skopeo.runner import SkopeoRunner
@@ -132,11 +133,11 @@ class Run:
 
     # --- plan, survey, copy ---
 
-    def _records(self, plan: Plan, phase: str = "") -> List[ImageRecord]:
+    def _records(self, plan: Plan, phase: str = "", earlier: Sequence[ImageRecord] = ()) -> List[ImageRecord]:
         records = [ImageRecord(image, self.workspace.log_path(index, image.name, phase))
                    for index, image in enumerate(plan.images, 1)]
-        by_source = {record.image.source.pull_spec: record for record in records}
-        for record in records:  # an operator bundle waits for its related images
+        by_source = {record.image.source.pull_spec: record for record in [*earlier, *records]}
+        for record in records:  # an operator bundle waits for its related images, a signature for its image
             record.prerequisites = [by_source[spec] for spec in record.image.requires if spec in by_source]
         return records
 
@@ -194,11 +195,22 @@ class Run:
         executor = self._executor(target, self._finished, trusted=self.journal.trusted())
         self._check_destination(executor, self.records[0])
         self._survey(executor, self.records)
+        if not self.options.remove_signatures:
+            self._add_signatures(executor)
         workflow.check_before_copy(self.records)
         if self.options.dry_run:
             return
         workflow.prepare_to_write()
         self._copy(executor, self.records, MIRRORING)
+
+    def _add_signatures(self, executor: Executor) -> None:
+        """The cosign signatures of the surveyed images join the copies (see skomirror.signatures)."""
+        found = find_signatures(self.records, self.runner)
+        if found:
+            signatures = self._records(make_plan(found, self.workflow.source, self.workflow.target), "signature",
+                                       earlier=self.records)
+            self._survey(executor, signatures)
+            self.records += signatures
 
     def _keep_only_last_failures(self) -> None:
         failed = self.journal.failed_last_time()
@@ -287,6 +299,7 @@ def _run(job: Run, info: RunInfo) -> int:
         return EXIT_OK
     info.elapsed = time.monotonic() - started
     info.rate_limits = [event for executor in job.executors for event in executor.limiter.events]
+    info.signatures = count_signatures(job.records, job.workflow.source.store, options.remove_signatures)
     if job.runner.children.unwatchable:
         warn("stall detection was off: /proc/<pid>/io could not be read for skopeo")
     code = job.finish(info)

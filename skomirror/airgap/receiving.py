@@ -57,5 +57,6 @@ def shipment_images(shipments: List[Shipment]) -> List[CollectedImage]:
             latest[entry["name"]] = CollectedImage(ImageRef.parse(entry["source"]), entry["origin"],
                                                    ImageKind[entry.get("kind", ImageKind.ADDITIONAL.name)],
                                                    Where(shipment.manifest_name, 0, f"images[{index}]"), path, tag,
-                                                   requires=tuple(entry.get("requires") or ()))
+                                                   requires=tuple(entry.get("requires") or ()),
+                                                   signs=entry.get("signs"))
     return list(latest.values())

@@ -71,7 +71,8 @@ def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, 
     plan = shipping_plan(shipped, store, history, since, full)
     shipment_id, first_part = history.next_numbers(archive_dir)
     images = [{"name": str(r.image.name), "digest": r.digest or "", "origin": r.image.origin,
-               "source": str(r.image.source), "kind": r.image.kind.name, "requires": list(r.image.requires)}
+               "source": str(r.image.source), "kind": r.image.kind.name, "requires": list(r.image.requires),
+               "signs": r.image.signs}
               for r in shipped]
     previous = {(image["name"], image["digest"]) for shipment in history.shipments() for image in shipment.images}
     if not plan.new and {(image["name"], image["digest"]) for image in images} <= previous and not full:

@@ -50,6 +50,7 @@ class CollectedImage:
     target_tag: Optional[str] = None
     source_store: Optional[object] = field(default=None, compare=False)  # a Store holding it (built locally)
     requires: Tuple[str, ...] = ()  # pull specs that must be mirrored first (a bundle's related images)
+    signs: Optional[str] = None  # a cosign signature (tag sha256-<hex>.sig): the digest it signs
 
 
 Fetch = Callable[[List[CollectedImage]], Dict[str, FetchResult]]  # pull these (catalogs, payloads): origin -> result

@@ -143,9 +143,11 @@ class Executor:
     def copy(self, record: ImageRecord) -> None:
         failed = [p for p in record.prerequisites if p.status in (Status.FAILED, Status.INTERRUPTED)]
         if failed:
+            what, why = ("signature", "the image it signs") if record.image.signs else \
+                ("operator bundle", "one of its related images")
             record.fail(Failure(FailureKind.PERMANENT, "related image failed",
-                                f"skipping operator bundle {record.image.origin} because one of its related images "
-                                f"failed to mirror: {failed[0].image.origin}"))
+                                f"skipping {what} {record.image.origin} because {why} failed to mirror: "
+                                f"{failed[0].image.origin}"))
             return
         started = time.monotonic()
         source, destination = record.image.source_spec, record.image.destination_spec

@@ -211,12 +211,13 @@ class RegistryClient:
     # --- manifests ---
 
     def manifest(self, registry: str, repository: str, reference: str, on_destination: bool,
-                 head: bool = False) -> Answer:
-        """The manifest (or, with head, just its digest) of repository:reference; Answer(None) when absent."""
+                 head: bool = False, absent: Tuple[int, ...] = (404,)) -> Answer:
+        """The manifest (or, with head, just its digest) of repository:reference; Answer(None) when the
+        registry answers one of the `absent` statuses."""
         status, response_headers, body = self._authorized(registry, repository, on_destination,
                                                           "HEAD" if head else "GET",
                                                           f"/v2/{repository}/manifests/{reference}", {"Accept": ACCEPT})
-        if status == 404:
+        if status in absent:
             return Answer(None)
         if status != 200:
             raise Unsupported(f"{registry}/{repository}:{reference}: HTTP {status}")

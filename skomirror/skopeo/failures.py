@@ -14,6 +14,7 @@ from skomirror.records import NOT_FOUND, Failure, FailureKind
 
 RATE_LIMITED, OVERLOADED = "rate limited (429)", "registry overloaded (503)"  # these slow a registry down
 STALLED = "stalled"
+AUTH_FAILED, DENIED = "authentication failed", "access denied"
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ RULES = (
     Rule(r"manifest unknown|no descriptor found|name unknown|repository name not known|not found",
          FailureKind.PERMANENT, NOT_FOUND),
     Rule(r"unauthorized|authentication required|invalid username/password|unable to retrieve auth token",
-         FailureKind.PERMANENT, "authentication failed"),
-    Rule(r"\bdenied\b", FailureKind.PERMANENT, "access denied"),
+         FailureKind.PERMANENT, AUTH_FAILED),
+    Rule(r"\bdenied\b", FailureKind.PERMANENT, DENIED),
     Rule(r"server gave HTTP response to HTTPS client", FailureKind.PERMANENT,
          "registry speaks plain HTTP (use --src-tls-verify=false or --dest-tls-verify=false)"),
     Rule(r"x509:|certificate", FailureKind.PERMANENT, "TLS certificate not trusted (see --src-cert-dir/--dest-cert-dir)"),

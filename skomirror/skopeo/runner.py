@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from skomirror.records import Failure, FailureKind
-from skomirror.skopeo.failures import STALLED, classify
+from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
 from skomirror.imageref import ImageRef
 from skomirror.manifests import digest_of
 from skomirror.skopeo.processes import ChildProcesses, Completed, open_log
@@ -83,6 +83,28 @@ class SkopeoRunner:
         raw = answer.body if answer is not None and answer.digest else self.inspect_raw(reference, False, log, retry)
         self.manifests[digest_of(raw)] = raw
         return raw
+
+    def signature_digest(self, reference: str, log: Path) -> Optional[str]:
+        """The digest of a source's cosign signature tag, or None when it has none we may read.
+
+        Most images are unsigned, so a 404 (or a 401/403, as some registries answer) over HTTP is the
+        answer, with no skopeo process; skopeo is asked only when the HTTP client cannot, and its
+        "not found" or refusal means unsigned too. Other failures raise SkopeoFailed.
+        """
+        ref = ImageRef.parse(reference)
+        if self.client is not None:
+            try:
+                answer = self.client.manifest(ref.registry, ref.path, ref.tag or "", False, True, (401, 403, 404))
+                _note(log, f"signature over http: HEAD {ref}: {answer.digest or 'none'}")
+                return answer.digest
+            except Unsupported as exc:
+                _note(log, f"signature over http: HEAD {ref}: {exc}; asking skopeo")
+        try:
+            return digest_of(self.inspect_raw(reference, False, log))
+        except SkopeoFailed as failed:
+            if failed.failure.not_found or failed.failure.label in (AUTH_FAILED, DENIED):
+                return None
+            raise
 
     def copy_once(self, source: str, destination: str, log: Path, attempt: int,
                   source_blobs: Optional[Path] = None, tag: object = None) -> str:

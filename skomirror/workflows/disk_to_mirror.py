@@ -41,4 +41,5 @@ class DiskToMirror(IntoRegistry):
         if self.options.config is not None:
             warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
         self.config_path = self.store.root / received[-1].isc
-        return shipment_images(received)
+        images = shipment_images(received)
+        return [image for image in images if not (self.options.remove_signatures and image.signs)]

@@ -40,4 +40,5 @@ class RunOptions:
     graph_base_image: str = GRAPH_BASE_IMAGE
     signature_url: str = SIGNATURE_URL
     require_signatures: bool = False
+    remove_signatures: bool = False  # cosign signatures (`sha256-<hex>.sig` tags) are not mirrored
     skopeo_binary: str = "skopeo"

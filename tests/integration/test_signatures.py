@@ -1,0 +1,104 @@
+"""Cosign signatures travel with their images: copied as tags, byte-identical, on real skopeo and registries."""
+
+from testkit.images import make_index, simple_image
+from testkit.registry import Registry
+from testkit.signatures import sign, signature_tag
+from tests.integration.conftest import results, skomirror, skopeo_digest, write_isc
+from tests.integration.test_airgap import carry
+from tests.integration.test_releases import release_setup  # noqa: F401  (a fixture)
+
+
+def seed(source: Registry):
+    """A signed multi-arch image (signed at its index and at its arm64 child), and an unsigned one."""
+    signed = make_index([simple_image("signed", (8_000,), architecture=arch) for arch in ("amd64", "arm64")])
+    source.push("apps/signed", "1", signed)
+    source.push("apps/unsigned", "1", simple_image("unsigned", (8_000,)))
+    signatures = {signed.digest: sign(source, "apps/signed", signed.digest),
+                  signed.images[1].digest: sign(source, "apps/signed", signed.images[1].digest)}
+    return signed, signatures
+
+
+def isc(tmp_path, source: Registry):
+    return str(write_isc(tmp_path / "isc.yaml", [f"{source.host}/apps/signed:1", f"{source.host}/apps/unsigned:1"]))
+
+
+def assert_signatures_at(registry: Registry, repository: str, signatures):
+    for signed, digest in signatures.items():
+        assert skopeo_digest(f"{registry.host}/{repository}:{signature_tag(signed)}") == digest
+    assert not [tag for tag in registry.tags(repository.replace("signed", "unsigned")) if tag.endswith(".sig")]
+
+
+def test_mirror_to_mirror_copies_signatures_as_they_are_and_a_rerun_skips_them(tmp_path, source, destination):
+    signed, signatures = seed(source)
+    workspace = tmp_path / "ws"
+    run = skomirror(isc(tmp_path, source), f"docker://{destination.host}/mirror", "--workspace", str(workspace),
+                    cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert skopeo_digest(f"{destination.host}/mirror/apps/signed:1") == signed.digest
+    assert_signatures_at(destination, "mirror/apps/signed", signatures)  # same digest: same layers, annotations
+    document = results(workspace)
+    assert document["run"]["signatures"] == {"removed": False, "signed": 1,
+                                             "unsigned": [f"{source.host}/apps/unsigned:1"]}
+    copied = {image["signs"]: image["status"] for image in document["images"] if image["signs"]}
+    assert copied == {digest: "copied" for digest in signatures}
+    assert "signatures: 1 of 2 images signed; 1 unsigned (listed in results.json)" in run.stdout
+    assert not list((workspace / "cluster-resources").glob("*")) or \
+        ".sig" not in "".join(path.read_text() for path in (workspace / "cluster-resources").glob("*.yaml"))
+
+    again = skomirror(isc(tmp_path, source), f"docker://{destination.host}/mirror", "--workspace", str(workspace),
+                      cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert {image["status"] for image in results(workspace)["images"]} == {"skipped"}
+    assert len([image for image in results(workspace)["images"] if image["signs"]]) == 2
+
+
+def test_signatures_cross_the_air_gap_unchanged(tmp_path, source, registries):
+    signed, signatures = seed(source)
+    disk = tmp_path / "disk"
+    m2d = skomirror(isc(tmp_path, source), f"file://{disk}", "--workspace", str(tmp_path / "ws-connected"),
+                    cwd=tmp_path)
+    assert m2d.returncode == 0, m2d.stdout + m2d.stderr
+    disconnected = registries("disconnected")
+    workspace = tmp_path / "ws-disconnected"
+    d2m = skomirror("--from", str(carry(disk, tmp_path / "usb")), f"docker://{disconnected.host}/ocp",
+                    "--workspace", str(workspace), cwd=tmp_path)
+    assert d2m.returncode == 0, d2m.stdout + d2m.stderr
+    assert skopeo_digest(f"{disconnected.host}/ocp/apps/signed:1") == signed.digest
+    assert_signatures_at(disconnected, "ocp/apps/signed", signatures)
+    assert results(workspace)["run"]["signatures"]["signed"] == 1
+
+
+def test_remove_signatures_mirrors_none(tmp_path, source, registries):
+    seed(source)
+    destination = registries("destination")
+    workspace = tmp_path / "ws"
+    run = skomirror(isc(tmp_path, source), f"docker://{destination.host}", "--remove-signatures",
+                    "--workspace", str(workspace), cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert destination.tags("apps/signed") == ["1"]
+    assert results(workspace)["run"]["signatures"] == {"removed": True}
+    assert "signatures: not mirrored (--remove-signatures)" in run.stdout
+
+    disk, disconnected = tmp_path / "disk", registries("disconnected")  # shipped, then dropped on the other side
+    m2d = skomirror(isc(tmp_path, source), f"file://{disk}", "--workspace", str(tmp_path / "ws-connected"),
+                    cwd=tmp_path)
+    assert m2d.returncode == 0, m2d.stdout + m2d.stderr
+    d2m = skomirror("--from", str(carry(disk, tmp_path / "usb")), f"docker://{disconnected.host}",
+                    "--remove-signatures", "--workspace", str(tmp_path / "ws-disconnected"), cwd=tmp_path)
+    assert d2m.returncode == 0, d2m.stdout + d2m.stderr
+    assert disconnected.tags("apps/signed") == ["1"]
+
+
+def test_a_signed_release_payload_keeps_its_signature_in_release_images(tmp_path, release_setup, source, destination):
+    seeded, env, flags, _, _ = release_setup
+    repository, payload = seeded["4.18.1"].payload.split("/", 1)[1].split("@")
+    signature = sign(source, repository, payload)
+    workspace = tmp_path / "ws"
+    run = skomirror("isc.yaml", f"docker://{destination.host}/mirror", "--workspace", str(workspace), *flags,
+                    cwd=tmp_path, env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert skopeo_digest(f"{destination.host}/mirror/openshift/release-images:{signature_tag(payload)}") == signature
+    counted = results(workspace)["run"]["signatures"]
+    assert counted["signed"] == 1 and f"{source.host}/{repository}@{payload}" not in counted["unsigned"]
+    resources = "".join(path.read_text() for path in (workspace / "cluster-resources").glob("*.yaml"))
+    assert "release-images" in resources and ".sig" not in resources  # the signature is no cluster resource
