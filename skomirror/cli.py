@@ -170,6 +170,10 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
     """
     if len(paths) > 2:
         raise click.UsageError(f"expected [CONFIG] DEST, got {len(paths)} arguments")
+    if len(paths) == 1 and from_dir is None and not paths[0].startswith(("docker://", "file://")) \
+            and Path(paths[0]).is_file():
+        raise click.UsageError(f"DEST is missing after CONFIG {paths[0]}: add docker://registry[/namespace] "
+                               "or file://DIR")
     config, dest = (Path(paths[0]), paths[1]) if len(paths) == 2 else (None, paths[0])
     options = RunOptions(
         config=config,

@@ -150,7 +150,7 @@ def load_template(path: Path, warn: Callable[[str], None]) -> Optional[dict]:
         problem = catalog_source_template_problem(template)
         if problem:
             raise ValueError(problem)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, yaml.YAMLError) as exc:
         warn(f"targetCatalogSourceTemplate {path}: {getattr(exc, 'strerror', None) or exc}; writing a plain "
              f"CatalogSource instead")
         return None

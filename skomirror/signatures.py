@@ -23,6 +23,7 @@ from skomirror.records import ImageRecord, Status
 from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.store import Store
 
 LOOKUP_THREADS = 16  # HEAD requests, mostly answered 404
 
@@ -81,7 +82,7 @@ def find_signatures(records: Sequence[ImageRecord], runner: SkopeoRunner) -> Lis
         pool.shutdown(wait=False, cancel_futures=True)  # after an interrupt, nothing queued starts
 
 
-def count_signatures(records: Sequence[ImageRecord], source_store: Optional[object], removed: bool) -> Dict:
+def count_signatures(records: Sequence[ImageRecord], source_store: Optional[Store], removed: bool) -> Dict:
     """results.json's run.signatures: of the images read from the run's source, which a signature accompanies.
 
     source_store: the store the workflow reads from (disk to mirror), else None; images built locally

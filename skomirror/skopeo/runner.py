@@ -6,7 +6,7 @@ than a process); whatever it cannot answer goes to `skopeo inspect --raw`.
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
@@ -47,14 +47,16 @@ class SkopeoRunner:
         return policy.call(lambda: self.run(args, log, f"inspect {side}", capture_stdout=True).stdout,
                            self.children.stopping)
 
-    def _over_http(self, reference: str, on_destination: bool, head: bool, log: Path) -> Optional[Answer]:
-        """The answer of the HTTP client, or None when skopeo should be asked instead."""
+    def _over_http(self, reference: str, on_destination: bool, head: bool, log: Path,
+                   absent: Tuple[int, ...] = (404,), purpose: str = "inspect") -> Optional[Answer]:
+        """The answer of the HTTP client (no digest for an `absent` status), or None when skopeo should be asked."""
         if self.client is None:
             return None
         ref = ImageRef.parse(reference)
-        what = f"inspect {'destination' if on_destination else 'source'} over http: {'HEAD' if head else 'GET'} {ref}"
+        side = "destination" if on_destination else "source"
+        what = f"{purpose} {side} over http: {'HEAD' if head else 'GET'} {ref}"
         try:
-            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head)
+            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent)
         except Unsupported as exc:
             _note(log, f"{what}: {exc}; asking skopeo")
             return None
@@ -91,14 +93,9 @@ class SkopeoRunner:
         answer, with no skopeo process; skopeo is asked only when the HTTP client cannot, and its
         "not found" or refusal means unsigned too. Other failures raise SkopeoFailed.
         """
-        ref = ImageRef.parse(reference)
-        if self.client is not None:
-            try:
-                answer = self.client.manifest(ref.registry, ref.path, ref.tag or "", False, True, (401, 403, 404))
-                _note(log, f"signature over http: HEAD {ref}: {answer.digest or 'none'}")
-                return answer.digest
-            except Unsupported as exc:
-                _note(log, f"signature over http: HEAD {ref}: {exc}; asking skopeo")
+        answer = self._over_http(reference, False, True, log, absent=(401, 403, 404), purpose="signature of")
+        if answer is not None:
+            return answer.digest
         try:
             return digest_of(self.inspect_raw(reference, False, log))
         except SkopeoFailed as failed:

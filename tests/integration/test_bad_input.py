@@ -87,6 +87,7 @@ CASES = {
                                       ["ISC", "DEST"], r"isc.yaml:5: mirror.helm: helm charts: skomirror cannot"),
     "ISC of 0 images": Case(HEAD + "mirror: {}\n", ["ISC", "DEST"],
                             r"isc.yaml: the ImageSetConfiguration selects no images"),
+    "DEST missing": Case(ONE_IMAGE, ["ISC"], r"DEST is missing after CONFIG isc.yaml: add docker://"),
     "DEST without transport": Case(ONE_IMAGE, ["ISC", "registry:5000/x"],
                                    r"DEST 'registry:5000/x' must start with docker:// .* or file://"),
     "unreachable destination": Case(ONE_IMAGE, ["ISC", "docker://127.0.0.1:9/mirror"],
