@@ -22,7 +22,8 @@ def platform_manifest(store: Store, manifest: Manifest) -> Manifest:
     """One platform's image of a multi-arch image: linux/amd64 when it has one."""
     if not manifest.is_index:
         return manifest
-    children = sorted(manifest.children, key=lambda child: child.platform != PREFERRED_PLATFORM)
+    children = sorted(manifest.children, key=lambda child: (not store.has_blob(child.digest),  # some platforms only
+                                                            child.platform != PREFERRED_PLATFORM))
     if not children:
         raise ImageReadError("the image is an empty index")
     return parse_manifest(store.read_blob(children[0].digest))

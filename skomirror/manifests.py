@@ -5,7 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
-from skomirror.records import ImageFacts
+from skomirror.records import ImageFacts, PlatformSelection
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -96,8 +96,9 @@ def _unique(descriptors) -> Tuple[Descriptor, ...]:
     return tuple(seen.values())
 
 
-def image_facts(manifest: Manifest, children: Sequence[Manifest] = ()) -> ImageFacts:
-    """Facts from a manifest and, for an index, the manifests of its platforms."""
+def image_facts(manifest: Manifest, children: Sequence[Manifest] = (),
+                selection: Optional[PlatformSelection] = None) -> ImageFacts:
+    """Facts from a manifest and, for an index, the manifests of the platforms copied (all, or `selection`'s)."""
     images = list(children) if manifest.is_index else [manifest]
     blobs: Dict[str, Optional[int]] = {}
     for single in images:
@@ -105,4 +106,4 @@ def image_facts(manifest: Manifest, children: Sequence[Manifest] = ()) -> ImageF
             blobs[blob.digest] = blob.size
     manifests = {manifest.digest: manifest.size}
     manifests.update({child.digest: child.size for child in children})
-    return ImageFacts(manifest.digest, blobs, manifests)
+    return ImageFacts(manifest.digest, blobs, manifests, selection)

@@ -5,9 +5,10 @@ and filtering rule is unit-testable and a dry run shows exactly what a real
 run would do.
 """
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from skomirror.collectors.types import CollectedImage
 from skomirror.config.model import BlockedImage
@@ -39,6 +40,13 @@ def _blocking_pattern(origin: str, destination: str, blocked: Sequence[BlockedIm
     return None
 
 
+def _platforms_for_both(first: Tuple[str, ...], second: Tuple[str, ...]) -> Tuple[str, ...]:
+    """One image wanted by two entries gets the platforms of both; () (every platform) wins."""
+    if not first or not second:
+        return ()
+    return first + tuple(platform for platform in second if platform not in first)
+
+
 def make_plan(
     collected: Sequence[CollectedImage],
     source: Endpoint,
@@ -60,11 +68,15 @@ def make_plan(
         source_spec = item.source_store.spec(name) if item.source_store else source.spec(item.source, name)
         planned = PlannedImage(item.source, name, source_spec, destination_spec,
                                target.repository(item.source, name), item.origin, item.kind, item.where,
-                               source_store, item.requires, item.signs)
+                               source_store, item.requires, item.signs, item.platforms)
         earlier = by_destination.get(destination_spec)
         if earlier is not None:
             if earlier.source.pull_spec == planned.source.pull_spec:
                 duplicates += 1
+                wanted = _platforms_for_both(earlier.platforms, planned.platforms)
+                if wanted != earlier.platforms:
+                    merged = dataclasses.replace(earlier, platforms=wanted)
+                    images[images.index(earlier)] = by_destination[destination_spec] = merged
                 continue
             raise ConfigError(
                 f"{item.where}: {item.origin!r} and {earlier.origin!r} ({earlier.where}) would both be "

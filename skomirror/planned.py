@@ -27,6 +27,7 @@ class PlannedImage:
     source_store: Optional[Store] = field(default=None, compare=False)  # the store the source is read from
     requires: Tuple[str, ...] = ()
     signs: Optional[str] = None  # a cosign signature: the digest it signs (see skomirror.signatures)
+    platforms: Tuple[str, ...] = ()  # only these platforms of a multi-arch image (see skomirror.platforms)
 
     @property
     def destination(self) -> str:

@@ -8,7 +8,7 @@ import enum
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Dict, Generic, List, NamedTuple, Optional, TypeVar
+from typing import Dict, Generic, List, NamedTuple, Optional, Tuple, TypeVar
 
 
 class Status(str, enum.Enum):
@@ -59,12 +59,32 @@ Blobs = Optional[Dict[str, int]]  # digest -> size of everything a copy may writ
 
 
 @dataclass(frozen=True)
+class PlatformSelection:
+    """Some platforms of a multi-arch image (an ISC's `platforms`); built by skomirror.platforms.select."""
+
+    index_digest: str
+    index: bytes  # the source's index as it is: sparse once only `kept` are copied
+    media_type: str
+    kept: Tuple[str, ...]  # digests of the children copied
+    dropped: Tuple[str, ...]  # platforms of the children not copied, for people
+    missing: Tuple[str, ...]  # wanted platforms the index does not have
+    rewritten: bytes  # the index listing only `kept`, for a registry that refuses a sparse one
+    rewritten_digest: str
+
+
+@dataclass(frozen=True)
 class ImageFacts:
     """What copying one image (every platform of it) moves; built by skomirror.manifests.image_facts."""
 
     digest: str  # of the top manifest (an index for a multi-arch image)
-    blobs: Dict[str, Optional[int]]  # every config and layer of every platform -> size
-    manifests: Dict[str, int]  # the manifest and its per-platform children -> size
+    blobs: Dict[str, Optional[int]]  # every config and layer of every platform copied -> size
+    manifests: Dict[str, int]  # the manifest and its per-platform children copied -> size
+    selection: Optional[PlatformSelection] = None  # only some platforms are copied
+
+    @property
+    def digests_standing_for_it(self) -> Tuple[str, ...]:
+        """What a destination may hold for this image: its digest, or the index rewritten to its platforms."""
+        return (self.digest, self.selection.rewritten_digest) if self.selection else (self.digest,)
 
     @property
     def size(self) -> Optional[int]:
@@ -91,7 +111,11 @@ class Survey:
 
     @property
     def up_to_date(self) -> bool:
-        return self.destination_digest is not None and self.destination_digest == self.source_digest
+        if self.destination_digest is None:
+            return False
+        if self.source is not None:
+            return self.destination_digest in self.source.digests_standing_for_it
+        return self.destination_digest == self.source_digest
 
 
 class FetchResult(NamedTuple):

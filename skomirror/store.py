@@ -8,6 +8,11 @@ skopeo processes store the same blob.
 
     <root>/blobs/sha256/<hex>                 every manifest, config and layer
     <root>/layouts/<key>/{index.json,oci-layout}   one per image, tagged with its name's tag
+
+An image copied with only some of its platforms (skomirror.platforms) keeps the
+source's index, now sparse, under its tag, and lists each platform copied
+under a name of its own (`sha256-<hex>`), so that the disconnected side knows
+which children are there by choice.
 """
 
 import hashlib
@@ -15,19 +20,26 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Dict, Iterable, Optional
+from typing import Dict, Iterable, Optional, Sequence, Set
 
-from skomirror.manifests import image_facts, parse_manifest
+from skomirror.manifests import Descriptor, ManifestError, image_facts, parse_manifest
+from skomirror.platforms import choose, selection_of
 from skomirror.records import ImageFacts
 from skomirror.naming import MirrorName
 
 REF_NAME = "org.opencontainers.image.ref.name"
+SPARSE = "io.skomirror.platforms.some"  # on a tag whose index is sparse: only the children listed are here
 PARTIAL_BLOB_PREFIX = "oci-put-blob"  # skopeo's temporary files, left behind when it is killed
 SIGNATURES = "signatures"  # release signatures kept beside the images (and shipped with them)
 
 
 class MissingFromStore(Exception):
     pass
+
+
+def child_ref(digest: str) -> str:
+    """The layout name of a platform copied on its own: its digest, spelled as a tag can be."""
+    return digest.replace(":", "-")
 
 
 class Store:
@@ -57,6 +69,28 @@ class Store:
 
     def spec(self, name: MirrorName) -> str:
         return f"oci:{self.layout(name)}:{name.tag}"
+
+    def child_spec(self, name: MirrorName, digest: str) -> str:
+        """One platform of a multi-arch image copied alone, under a name of its own in the image's layout."""
+        return f"oci:{self.layout(name)}:{child_ref(digest)}"
+
+    def _layout_entries(self, name: MirrorName) -> list:
+        try:
+            entries = json.loads((self.layout(name) / "index.json").read_text()).get("manifests")
+        except (OSError, ValueError, AttributeError):
+            return []
+        return [entry for entry in entries or [] if isinstance(entry, dict)]
+
+    def listed_children(self, name: MirrorName) -> Optional[Set[str]]:
+        """The platforms copied on their own into this image's layout; None when all of them were copied.
+
+        Only while the tag's own entry carries SPARSE: a later copy of every platform replaces that entry.
+        """
+        entries = self._layout_entries(name)
+        top = [entry for entry in entries if (entry.get("annotations") or {}).get(REF_NAME) == name.tag]
+        if not top or (top[0].get("annotations") or {}).get(SPARSE) != "true":
+            return None
+        return {entry.get("digest") for entry in entries if entry is not top[0]}
 
     def blob_path(self, digest: str) -> Path:
         algorithm, _, hex_part = digest.partition(":")
@@ -88,18 +122,34 @@ class Store:
             os.replace(temporary, path)
         return digest
 
-    def tag(self, name: MirrorName, manifest: bytes, media_type: str) -> str:
-        """Make `name`'s layout point at this manifest (stored as a blob); returns its digest."""
+    def tag(self, name: MirrorName, manifest: bytes, media_type: str, children: Sequence[Descriptor] = ()) -> str:
+        """Make `name`'s layout point at this manifest (stored as a blob), listing `children` copied on their
+        own (see the module's docstring); returns its digest."""
         digest = self.put_blob(manifest)
         layout = self.layout(name)
         layout.mkdir(parents=True, exist_ok=True)
         (layout / "oci-layout").write_text(json.dumps({"imageLayoutVersion": "1.0.0"}))
-        index = {"schemaVersion": 2, "manifests": [{"mediaType": media_type, "digest": digest, "size": len(manifest),
-                                                     "annotations": {REF_NAME: name.tag}}]}
+        annotations = {REF_NAME: name.tag, **({SPARSE: "true"} if children else {})}
+        entries = [{"mediaType": media_type, "digest": digest, "size": len(manifest), "annotations": annotations}]
+        entries += [{"mediaType": child.media_type, "digest": child.digest, "size": child.size,
+                     "annotations": {REF_NAME: child_ref(child.digest)}} for child in children]
+        index = {"schemaVersion": 2, "manifests": entries}
         temporary = layout / ".index.json.tmp"
         temporary.write_text(json.dumps(index))
         os.replace(temporary, layout / "index.json")
         return digest
+
+    def holds_platforms(self, name: MirrorName, digest: str, wanted: Sequence[str]) -> bool:
+        """Whether the layout holds every platform of `digest` that `wanted` asks for (() asks for all)."""
+        listed = self.listed_children(name)
+        if listed is None:
+            return True
+        try:
+            children = parse_manifest(self.read_blob(digest)).children
+        except (MissingFromStore, ManifestError):
+            return False
+        needed = choose(children, wanted)[0] if wanted else children
+        return all(child.digest in listed for child in needed)
 
     def read_blob(self, digest: str) -> bytes:
         try:
@@ -107,10 +157,15 @@ class Store:
         except OSError:
             raise MissingFromStore(f"{digest} is not in the store {self.root}") from None
 
-    def facts(self, digest: str) -> ImageFacts:
-        manifest = parse_manifest(self.read_blob(digest))
-        children = [parse_manifest(self.read_blob(child.digest)) for child in manifest.children]
-        return image_facts(manifest, children)
+    def facts(self, digest: str, name: Optional[MirrorName] = None) -> ImageFacts:
+        """What the manifest `digest` needs; with `name`, only the platforms its layout lists when it lists any."""
+        raw = self.read_blob(digest)
+        manifest = parse_manifest(raw)
+        listed = self.listed_children(name) if name is not None and manifest.is_index else None
+        selection = selection_of(manifest, raw, listed) if listed is not None else None
+        kept = [child for child in manifest.children if selection is None or child.digest in selection.kept]
+        children = [parse_manifest(self.read_blob(child.digest)) for child in kept]
+        return image_facts(manifest, children, selection)
 
     def blob_sizes(self, digests: Iterable[str]) -> Dict[str, int]:
         """Sizes on disk of the given blobs that the store has."""

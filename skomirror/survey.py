@@ -18,6 +18,11 @@ from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
 
 
+def source_endpoint(image: PlannedImage) -> Endpoint:
+    """Where an image is read from: the store holding it, else its own registry."""
+    return StoreEndpoint(image.source_store) if image.source_store else RegistryEndpoint()
+
+
 class Surveyor:
     def __init__(self, runner: SkopeoRunner, target: Endpoint, retry: Optional[RetryPolicy] = None,
                  trusted: Optional[Dict[str, dict]] = None):
@@ -25,9 +30,6 @@ class Surveyor:
         self.target = target
         self.retry = retry  # None: the run's policy
         self.trusted = trusted or {}  # destination -> journal entry of an unfinished series of runs
-
-    def _source(self, image: PlannedImage) -> Endpoint:
-        return StoreEndpoint(image.source_store) if image.source_store else RegistryEndpoint()
 
     def survey(self, image: PlannedImage, log: Path) -> Survey:
         """The destination first, so an unreachable one shows at once; the source only when needed.
@@ -43,7 +45,7 @@ class Surveyor:
             result.failed_on_destination = False
             if not result.up_to_date:
                 result.source_digest = image.source.digest
-                result.source = self._source(image).facts(image, self.runner, log, self.retry)
+                result.source = source_endpoint(image).facts(image, self.runner, log, self.retry)
                 result.source_digest = result.source.digest
         except SkopeoFailed as failed:
             result.failure = failed.failure

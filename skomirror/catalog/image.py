@@ -112,7 +112,9 @@ def rebuild_catalog(store: Store, digest: str, configs: Path, target: Store, nam
         rebuilt, _ = _rebuild_platform(store, target, top_bytes, configs)
         return target.tag(name, rebuilt, top.media_type)
     index = json.loads(top_bytes)
-    for entry in index.get("manifests") or []:
+    # pulled with only some platforms (an ISC's platforms): the rebuilt catalog has just those
+    index["manifests"] = [entry for entry in index.get("manifests") or [] if store.has_blob(entry["digest"])]
+    for entry in index["manifests"]:
         child_bytes = store.read_blob(entry["digest"])
         rebuilt, rebuilt_digest = _rebuild_platform(store, target, child_bytes, configs)
         entry["digest"], entry["size"] = rebuilt_digest, len(rebuilt)

@@ -2,7 +2,7 @@
 
 from typing import List
 
-from skomirror.collectors.types import CollectedImage, ImageKind
+from skomirror.collectors.types import CollectedImage, ImageKind, wanted_platforms
 from skomirror.config.model import AdditionalImage
 from skomirror.imageref import ImageRef
 
@@ -17,6 +17,7 @@ def collect(entries: List[AdditionalImage]) -> List[CollectedImage]:
             where=entry.where,
             target_repo=entry.target_repo,
             target_tag=entry.target_tag,
+            platforms=wanted_platforms(entry.platforms),
         )
         for entry in entries
     ]

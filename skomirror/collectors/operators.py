@@ -19,7 +19,7 @@ from skomirror.catalog.fbc import Catalog, CatalogError, load_catalog, write_cat
 from skomirror.catalog.filter import CatalogFilter, ChannelFilter, FilterError, PackageFilter, filter_catalog
 from skomirror.catalog.image import extract_configs, rebuild_catalog
 from skomirror.catalog.semver import InvalidVersion, Version, VersionRange
-from skomirror.collectors.types import CollectedImage, Fetch, ImageKind
+from skomirror.collectors.types import CollectedImage, Fetch, ImageKind, wanted_platforms
 from skomirror.config.model import Operator
 from skomirror.errors import EXIT_OPERATOR, InvalidReference, SkomirrorError
 from skomirror.imageref import ImageRef
@@ -108,7 +108,8 @@ def _images_of(catalog: Catalog, operator: Operator) -> List[CollectedImage]:
             is_bundle = text == bundle.image
             images.append(CollectedImage(ref, text, ImageKind.OPERATOR_BUNDLE if is_bundle
                                          else ImageKind.OPERATOR_RELATED, operator.where,
-                                         requires=related if is_bundle else ()))
+                                         requires=related if is_bundle else (),
+                                         platforms=wanted_platforms(operator.platforms)))
     return images
 
 
@@ -154,7 +155,8 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
     target_repo = operator.target_catalog or name.path
     if spec is None:  # the whole catalog: copied unchanged, as oc-mirror does
         catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
-                                       target_repo, operator.target_tag or source.tag)
+                                       target_repo, operator.target_tag or source.tag,
+                                       platforms=wanted_platforms(operator.platforms))
     else:
         filtered = work / f"filtered-{_filter_key(spec, digest)}"
         write_catalog(selected, filtered)
@@ -171,8 +173,8 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
 
 def collect(operators: List[Operator], context: OperatorContext) -> Tuple[List[CollectedImage], List[CatalogReport]]:
     sources = [(operator, _catalog_ref(operator)) for operator in operators]
-    pulls = [CollectedImage(ref, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where)
-             for operator, ref in sources]
+    pulls = [CollectedImage(ref, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
+                            platforms=wanted_platforms(operator.platforms)) for operator, ref in sources]
     fetched = context.fetch(pulls)
     images: List[CollectedImage] = []
     reports: List[CatalogReport] = []

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Tuple
 
-from skomirror.collectors.types import CollectedImage, Fetch, ImageKind
+from skomirror.collectors.types import CollectedImage, Fetch, ImageKind, wanted_platforms
 from skomirror.config.model import Platform
 from skomirror.errors import InvalidReference
 from skomirror.imagefs import ImageReadError
 from skomirror.imageref import ImageRef
 from skomirror.release.cincinnati import OCP_UPDATE_URL, OKD_UPDATE_URL, ReleaseCollectionError, UpdateService
 from skomirror.release.graph_image import GRAPH_IMAGE, build_graph_image, graph_files, read_graph_data
-from skomirror.release.payload import Payload, read_payload
+from skomirror.release.payload import Component, Payload, read_payload
 from skomirror.release.selection import ChannelRequest, select_releases
 from skomirror.release.signatures import fetch_signature, save_signature
 from skomirror.store import MissingFromStore, Store
@@ -46,14 +46,6 @@ class ReleaseContext:
 class ReleaseReport:
     arch: str
     versions: List[str] = field(default_factory=list)
-
-
-def _refuse_unsupported(platform: Platform) -> None:
-    if platform.platforms:
-        raise ReleaseCollectionError(f"{platform.where}: platform.platforms (sparse manifest lists) is not supported "
-                                     "yet; use architectures")
-    if platform.kube_virt_container:
-        raise ReleaseCollectionError(f"{platform.where}: kubeVirtContainer is not supported yet; remove it")
 
 
 def _selected_payloads(platform: Platform, context: ReleaseContext) -> List[Tuple[str, str]]:
@@ -99,11 +91,11 @@ def _graph_image(platform: Platform, context: ReleaseContext) -> CollectedImage:
 
 
 def collect(platform: Platform, context: ReleaseContext) -> Tuple[List[CollectedImage], List[ReleaseReport]]:
-    _refuse_unsupported(platform)
     selected = _selected_payloads(platform, context)
+    wanted = wanted_platforms(platform.platforms)
     try:
-        pulls = [CollectedImage(ImageRef.parse(payload), payload, ImageKind.RELEASE, platform.where)
-                 for _, payload in selected]
+        pulls = [CollectedImage(ImageRef.parse(payload), payload, ImageKind.RELEASE, platform.where,
+                                platforms=wanted) for _, payload in selected]
     except InvalidReference as exc:
         raise ReleaseCollectionError(f"{platform.where}: release payload: {exc}") from None
     fetched = context.fetch(pulls)
@@ -121,15 +113,21 @@ def collect(platform: Platform, context: ReleaseContext) -> Tuple[List[Collected
             payload = replace(payload, architecture=arch)
         source = replace(pull.source, digest=digest)
         images.append(CollectedImage(source, reference, ImageKind.RELEASE, platform.where, RELEASE_IMAGES,
-                                     payload.tag))
-        for component in payload.components:
+                                     payload.tag, platforms=wanted))
+        kubevirt: List[Component] = []
+        if platform.kube_virt_container:  # as oc-mirror: a release without one is a warning, not a failure
+            kubevirt, why_not = payload.kubevirt_components()
+            if why_not:
+                context.warn(f"{platform.where.at('kubeVirtContainer')}: {why_not}")
+        for component in payload.components + kubevirt:
             try:
                 ref = ImageRef.parse(component.image)
             except InvalidReference as exc:
                 raise ReleaseCollectionError(f"{platform.where}: release {payload.version} component "
                                              f"{component.name}: {exc}") from None
-            images.append(CollectedImage(ref, component.image, ImageKind.RELEASE_CONTENT, platform.where,
-                                         RELEASE_COMPONENTS, payload.component_tag(component)))
+            kind = ImageKind.KUBEVIRT if component in kubevirt else ImageKind.RELEASE_CONTENT
+            images.append(CollectedImage(ref, component.image, kind, platform.where, RELEASE_COMPONENTS,
+                                         payload.component_tag(component), platforms=wanted))
         _signature(digest, context)
         reports.setdefault(payload.architecture, ReleaseReport(payload.architecture)).versions.append(payload.version)
     if platform.graph:

@@ -2,11 +2,12 @@
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from skomirror.config.model import Where
+from skomirror.config.model import PlatformSpec, Where
 from skomirror.errors import EXIT_ADDITIONAL, EXIT_HELM, EXIT_OPERATOR, EXIT_RELEASE
 from skomirror.imageref import ImageRef
+from skomirror.platforms import platform_text
 from skomirror.records import FetchResult
 
 
@@ -51,6 +52,12 @@ class CollectedImage:
     source_store: Optional[object] = field(default=None, compare=False)  # a Store holding it (built locally)
     requires: Tuple[str, ...] = ()  # pull specs that must be mirrored first (a bundle's related images)
     signs: Optional[str] = None  # a cosign signature (tag sha256-<hex>.sig): the digest it signs
+    platforms: Tuple[str, ...] = ()  # copy only these platforms of a multi-arch image (os/arch[/variant]); () all
+
+
+def wanted_platforms(specs: Sequence[PlatformSpec]) -> Tuple[str, ...]:
+    """An ISC's `platforms` list as the plan carries it: os/architecture[/variant], each once."""
+    return tuple(dict.fromkeys(platform_text(spec.os, spec.architecture, spec.variant) for spec in specs))
 
 
 Fetch = Callable[[List[CollectedImage]], Dict[str, FetchResult]]  # pull these (catalogs, payloads): origin -> result

@@ -281,8 +281,6 @@ def _check_entries(config: ImageSetConfiguration, warnings: List[str]) -> None:
     for image, first in _repeats(mirror.additional_images, lambda i: (i.name, i.target_repo, i.target_tag)):
         warnings.append(f"{image.where}: {image.name!r} is already listed on line {first.where.line}; "
                         f"it is mirrored once")
-    for image in mirror.additional_images:
-        _refuse_platforms(image)
     if config.storage_config is not None:
         warnings.append(f"{config.where.at('storageConfig')}: not used: skomirror keeps what it mirrored in its "
                         f"workspace (--workspace), not in oc-mirror v1's metadata store")
@@ -307,17 +305,10 @@ def _check_operator(operator: Operator, warnings: List[str]) -> None:
             raise ConfigError(f"{ranged[0].where}: channel {ranged[0].name!r} has a minVersion/maxVersion and so "
                               f"has its package {package.name!r} (line {package.where.line}); oc-mirror refuses the "
                               f"mix: put the range on the package or on its channels")
-    _refuse_platforms(operator)
     if operator.original_ref:
         warnings.append(f"{operator.where.at('originalRef')}: ignored, as oc-mirror has ignored it since 4.13")
     if operator.target_catalog_source_template:
         _check_template(operator)
-
-
-def _refuse_platforms(entry) -> None:
-    if entry.platforms:
-        raise ConfigError(f"{entry.where.at('platforms')}: skomirror cannot mirror only some platforms of an image "
-                          f"yet; remove platforms to mirror them all")
 
 
 def catalog_source_template_problem(document: object) -> Optional[str]:

@@ -137,8 +137,12 @@ V2_ONLY = (V2ALPHA1,)
 
 @dataclass(frozen=True)
 class PlatformSpec:
+    """One platform of a multi-arch image, as an OCI index names it (os linux when left out)."""
+
+    architecture: str = key("architecture", required=True, check=non_empty)
     os: Optional[str] = key("os")
-    architecture: Optional[str] = key("architecture")
+    variant: Optional[str] = key("variant")
+    where: Where = where()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Dict, Optional, Protocol, Set
 from skomirror.imageref import ImageRef
 from skomirror.naming import MirrorName
 from skomirror.planned import PlannedImage
-from skomirror.records import Failure, FailureKind, ImageFacts
+from skomirror.records import Failure, FailureKind, ImageFacts, PlatformSelection
 from skomirror.registry.present import PresentBlobs
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
@@ -36,7 +36,13 @@ class Endpoint(Protocol):
         """As a target: of the blobs each repository needs, those it holds already."""
 
     def facts(self, image: PlannedImage, runner: SkopeoRunner, log: Path, retry: Optional[RetryPolicy]) -> ImageFacts:
-        """As a source: the manifest and, for a multi-arch image, each platform's; raises SkopeoFailed."""
+        """As a source: the manifest and, for a multi-arch image, each platform's copied; raises SkopeoFailed."""
+
+    def child_spec(self, image: PlannedImage, digest: str) -> str:
+        """Either end: one platform's manifest of a multi-arch image, for copying it on its own."""
+
+    def put_index(self, image: PlannedImage, selection: PlatformSelection, runner: SkopeoRunner, log: Path) -> str:
+        """As a target: the index standing for the platforms copied, under the image's name; returns its digest."""
 
 
 def unreadable(reason: str, message: str) -> SkopeoFailed:

@@ -5,10 +5,10 @@ from typing import Dict, Optional, Set
 
 from skomirror.endpoints.contract import unreadable
 from skomirror.imageref import ImageRef
-from skomirror.manifests import ManifestError
+from skomirror.manifests import ManifestError, parse_manifest
 from skomirror.naming import MirrorName
 from skomirror.planned import PlannedImage
-from skomirror.records import ImageFacts
+from skomirror.records import ImageFacts, PlatformSelection
 from skomirror.registry.present import PresentBlobs
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.skopeo.runner import SkopeoRunner
@@ -33,7 +33,9 @@ class StoreEndpoint:
 
     def current_digest(self, image: PlannedImage, runner: SkopeoRunner, log: Path,
                        retry: Optional[RetryPolicy]) -> Optional[str]:
-        return self._store.tagged_digest(image.name)
+        """The digest under the image's tag, unless the layout holds fewer platforms than the image wants."""
+        digest = self._store.tagged_digest(image.name)
+        return digest if digest and self._store.holds_platforms(image.name, digest, image.platforms) else None
 
     def blobs_present(self, needed: Dict[str, Set[str]], runner: SkopeoRunner, threads: int) -> PresentBlobs:
         """Blobs are shared by every layout of the store: skopeo reuses any that is there."""
@@ -47,6 +49,14 @@ class StoreEndpoint:
             raise unreadable("not in the archives",
                               f"{image.name} is not in the store {self._store.root}; was it mirrored to disk?")
         try:
-            return self._store.facts(digest)
+            return self._store.facts(digest, image.name)
         except (MissingFromStore, ManifestError) as exc:
             raise unreadable("incomplete store", str(exc)) from None
+
+    def child_spec(self, image: PlannedImage, digest: str) -> str:
+        return self._store.child_spec(image.name, digest)
+
+    def put_index(self, image: PlannedImage, selection: PlatformSelection, runner: SkopeoRunner, log: Path) -> str:
+        """A layout holds a sparse index as it is: the source's digest is kept."""
+        kept = [child for child in parse_manifest(selection.index).children if child.digest in selection.kept]
+        return self._store.tag(image.name, selection.index, selection.media_type, kept)

@@ -21,7 +21,8 @@ from skomirror.execution.meter import ByteMeter
 from skomirror.execution.pool import WorkerPool
 from skomirror.execution.scheduler import BlobScheduler
 from skomirror.records import Failure, FailureKind, ImageRecord, Status, Survey
-from skomirror.survey import Surveyor
+from skomirror.execution.sparse import copy_some_platforms
+from skomirror.survey import Surveyor, source_endpoint
 
 def registries_of(image: PlannedImage) -> List[str]:
     """The registries a copy talks to: its source unless it comes from a store, its destination unless disk."""
@@ -152,10 +153,14 @@ class Executor:
         started = time.monotonic()
         source, destination = record.image.source_spec, record.image.destination_spec
         source_blobs = record.image.source_store.blobs if record.image.source_store else None
+        selection = record.facts.selection if record.facts else None
 
         def attempt() -> str:
             record.attempts += 1
             try:
+                if selection is not None:
+                    return copy_some_platforms(record, selection, source_endpoint(record.image), self.target,
+                                               self.runner)
                 return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs,
                                              tag=record)
             except SkopeoFailed as failed:

@@ -114,11 +114,11 @@ class RegistryClient:
         return pool[key]
 
     def _send(self, scheme: str, registry: str, access: RegistryAccess, method: str, path: str,
-              headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes]:
+              headers: Dict[str, str], body: Optional[bytes] = None) -> Tuple[int, Dict[str, str], bytes]:
         for attempt in (1, 2):  # a kept-alive connection the server closed gets one fresh try
             connection = self._connection(scheme, registry, access)
             try:
-                connection.request(method, path, headers=headers)
+                connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
                 body = response.read()
                 return response.status, {k.lower(): v for k, v in response.getheaders()}, body
@@ -129,13 +129,13 @@ class RegistryClient:
                     raise
 
     def _request(self, registry: str, access: RegistryAccess, method: str, path: str,
-                 headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes]:
+                 headers: Dict[str, str], body: Optional[bytes] = None) -> Tuple[int, Dict[str, str], bytes]:
         known = self._schemes.get(registry)
         schemes = [known] if known else (["https"] if access.tls_verify else ["https", "http"])
         last: Optional[Exception] = None
         for scheme in schemes:
             try:
-                answer = self._send(scheme, registry, access, method, path, headers)
+                answer = self._send(scheme, registry, access, method, path, headers, body)
             except ssl.SSLError as exc:  # plain HTTP on the other end, or an untrusted certificate
                 last = exc
                 continue
@@ -155,7 +155,8 @@ class RegistryClient:
             auths = self._auths
         return _credentials_in(auths or {}, registry, repository)
 
-    def _authorization(self, registry: str, repository: str, challenge: str, access: RegistryAccess) -> str:
+    def _authorization(self, registry: str, repository: str, challenge: str, access: RegistryAccess,
+                       actions: str = "pull") -> str:
         credentials = self._credentials(registry, repository)
         scheme, _, parameters = challenge.partition(" ")
         if scheme.lower() == "basic":
@@ -169,7 +170,7 @@ class RegistryClient:
         if realm.scheme not in ("http", "https") or not realm.netloc:
             raise Unsupported(f"{registry}: unusable token realm")
         query = urllib.parse.urlencode({"service": fields.get("service", ""),
-                                        "scope": f"repository:{repository}:pull"})
+                                        "scope": f"repository:{repository}:{actions}"})
         headers = {}
         if credentials:
             headers["Authorization"] = _basic(credentials)
@@ -186,21 +187,23 @@ class RegistryClient:
     # --- requests ---
 
     def _authorized(self, registry: str, repository: str, on_destination: bool, method: str, path: str,
-                    headers: Dict[str, str]) -> Tuple[int, Dict[str, str], bytes]:
+                    headers: Dict[str, str], body: Optional[bytes] = None,
+                    actions: str = "pull") -> Tuple[int, Dict[str, str], bytes]:
         """A request in `repository`, answering the registry's auth challenge once (the token is kept)."""
         access = self.access[on_destination]
         headers = dict(headers)
-        token = self._tokens.get((registry, repository))
+        key = (registry, repository) if actions == "pull" else (registry, f"{repository} {actions}")
+        token = self._tokens.get(key)
         if token:
             headers["Authorization"] = token
-        status, response_headers, body = self._request(registry, access, method, path, headers)
+        status, response_headers, answer = self._request(registry, access, method, path, headers, body)
         if status == 401 and "www-authenticate" in response_headers:
-            token = self._authorization(registry, repository, response_headers["www-authenticate"], access)
+            token = self._authorization(registry, repository, response_headers["www-authenticate"], access, actions)
             with self._lock:
-                self._tokens[(registry, repository)] = token
+                self._tokens[key] = token
             headers["Authorization"] = token
-            status, response_headers, body = self._request(registry, access, method, path, headers)
-        return status, response_headers, body
+            status, response_headers, answer = self._request(registry, access, method, path, headers, body)
+        return status, response_headers, answer
 
     def _present(self, registry: str, repository: str, method: str, path: str) -> bool:
         status, _, _ = self._authorized(registry, repository, True, method, path, {})
@@ -227,6 +230,20 @@ class RegistryClient:
                 raise Unsupported("no Docker-Content-Digest header")
             return Answer(digest)
         return Answer("sha256:" + hashlib.sha256(body).hexdigest(), body)
+
+    def put_manifest(self, registry: str, repository: str, reference: str, body: bytes,
+                     media_type: str) -> Tuple[int, str]:
+        """PUT a manifest into the destination; (HTTP status, the first error code the registry gave or "")."""
+        status, _, answer = self._authorized(registry, repository, True, "PUT",
+                                             f"/v2/{repository}/manifests/{reference}",
+                                             {"Content-Type": media_type}, body, actions="pull,push")
+        if status in (200, 201):
+            return status, ""
+        try:
+            errors = json.loads(answer).get("errors") or [{}]
+            return status, f"{errors[0].get('code', '')}: {errors[0].get('message', '')}".strip(": ")
+        except (ValueError, AttributeError, TypeError, IndexError):
+            return status, answer[:200].decode(errors="replace")
 
     # --- what the destination holds ---
 

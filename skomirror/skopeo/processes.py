@@ -57,6 +57,12 @@ def open_log(path: Path):
     return os.fdopen(fd, "ab")
 
 
+def note(log: Path, line: str) -> None:
+    """One line of skomirror's own in a per-image log, set apart from skopeo's output."""
+    with open_log(log) as handle:
+        handle.write(f"=== {line}\n".encode())
+
+
 class ChildProcesses:
     def __init__(self, stall_timeout: Optional[float] = None):
         self._lock = threading.Lock()

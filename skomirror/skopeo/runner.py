@@ -12,7 +12,7 @@ from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
 from skomirror.imageref import ImageRef
 from skomirror.manifests import digest_of
-from skomirror.skopeo.processes import ChildProcesses, Completed, open_log
+from skomirror.skopeo.processes import ChildProcesses, Completed, note
 from skomirror.registry.client import Answer, RegistryClient, Unsupported
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.command import CopySettings, Skopeo
@@ -58,9 +58,9 @@ class SkopeoRunner:
         try:
             answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent)
         except Unsupported as exc:
-            _note(log, f"{what}: {exc}; asking skopeo")
+            note(log, f"{what}: {exc}; asking skopeo")
             return None
-        _note(log, f"{what}: {answer.digest or 'not found'}")
+        note(log, f"{what}: {answer.digest or 'not found'}")
         return answer
 
     def manifest_digest(self, reference: str, on_destination: bool, log: Path,
@@ -114,8 +114,3 @@ class SkopeoRunner:
             return digestfile.read_text().strip()
         finally:
             digestfile.unlink(missing_ok=True)
-
-
-def _note(log: Path, line: str) -> None:
-    with open_log(log) as handle:
-        handle.write(f"=== {line}\n".encode())

@@ -204,8 +204,9 @@ ROWS = [
             platforms:
             - os: linux
               architecture: arm64
-        """, error("isc.yaml:6: mirror.additionalImages[0].platforms: skomirror cannot mirror only some platforms of "
-                   "an image yet; remove platforms to mirror them all"), id="platforms of an additional image"),
+            - os: linux
+        """, error("isc.yaml:9: mirror.additionalImages[0].platforms[1].architecture: required key is missing"),
+                 id="platform without architecture"),
 ]
 
 
