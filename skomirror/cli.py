@@ -9,8 +9,10 @@ from typing import List, Optional
 import click
 
 from skomirror import __version__
-from skomirror.config.model import image_reference
+from skomirror.config.model import DELETE_KIND, image_reference
 from skomirror.crash import Crashed, write_crash_log
+from skomirror.delete.generate import generate as generate_delete_list
+from skomirror.delete.removal import remove_listed
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
@@ -202,6 +204,60 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         remove_signatures=remove_signatures,
     )
     return run(options, Progress(), _warn)
+
+
+@cli.command("delete")
+@click.argument("destination", metavar="DEST")
+@click.option("-c", "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
+              help="With --generate: the DeleteImageSetConfiguration.")
+@click.option("--generate", is_flag=True, help="Step 1: write <workspace>/delete/delete-images.yaml, the "
+                                               "manifests the configuration names at DEST; deletes nothing.")
+@click.option("--delete-yaml-file", type=click.Path(path_type=Path, dir_okay=False), metavar="FILE",
+              help="Step 2: delete exactly the manifests FILE lists (as --generate wrote it, reviewed).")
+@click.option("--workspace", default="skomirror-workspace", show_default=True, metavar="DIR",
+              help="The mirror's workspace: what its last run mirrored is never deleted.")
+@click.option("--parallel-images", type=click.IntRange(1, 64), default=DEFAULT_PARALLEL_IMAGES, show_default=True,
+              help="Deletes at the same time.")
+@click.option("--retry-times", type=click.IntRange(0, 100), default=5, show_default=True,
+              help="Retries of a transient failure per image.")
+@click.option("--authfile", type=click.Path(path_type=Path, dir_okay=False), envvar="REGISTRY_AUTH_FILE",
+              help="containers-auth.json with registry credentials [default: $REGISTRY_AUTH_FILE].")
+@click.option("--update-url", envvar="UPDATE_URL_OVERRIDE", metavar="URL",
+              help="Update service graph endpoint, to resolve release channels [default: $UPDATE_URL_OVERRIDE].")
+@_tls_option("src")
+@_tls_option("dest")
+@_cert_dir_option("src")
+@_cert_dir_option("dest")
+def delete_command(destination: str, config: Optional[Path], generate: bool, delete_yaml_file: Optional[Path],
+                   workspace: str, parallel_images: int, retry_times: int, authfile: Optional[Path],
+                   update_url: Optional[str], src_tls_verify: bool, dest_tls_verify: bool,
+                   src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
+    """Delete from DEST what a DeleteImageSetConfiguration names, in oc-mirror's two steps.
+
+    \b
+      skomirror delete --generate -c delete-isc.yaml docker://registry/ns
+      skomirror delete --delete-yaml-file skomirror-workspace/delete/delete-images.yaml docker://registry/ns
+
+    \b
+    Manifests are deleted by digest; blobs are freed by the registry's garbage
+    collection. Exit codes as for run: 0 done, 1 usage or setup error, 2/4/8/16
+    a release/operator/additional/helm image could not be deleted, 130 interrupted.
+    """
+    if generate == (delete_yaml_file is not None):
+        raise click.UsageError("give either --generate (with -c/--config) or --delete-yaml-file FILE")
+    if generate and config is None:
+        raise click.UsageError("--generate needs -c/--config DELETE_IMAGESET_CONFIG")
+    if delete_yaml_file is not None and config is not None:
+        raise click.UsageError("--delete-yaml-file deletes what the file lists: -c/--config is not used with it")
+    options = RunOptions(config=config, destination=destination, workspace=_workspace_path(workspace),
+                         parallel_images=parallel_images, retry=RetryPolicy(retry_times, 0.0), authfile=authfile,
+                         source_access=RegistryAccess(src_tls_verify, src_cert_dir),
+                         destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
+                         update_url=update_url, config_kind=DELETE_KIND)
+    if generate:
+        generate_delete_list(options, Progress(), _warn)
+        return 0
+    return remove_listed(options, delete_yaml_file, Progress(), _warn)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from skomirror.records import Status
 
-CHECKING, MIRRORING, CATALOGS = "checking", "mirroring", "catalogs"
+CHECKING, MIRRORING, CATALOGS, DELETING = "checking", "mirroring", "catalogs", "deleting"
 UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
 
 
@@ -150,6 +150,8 @@ class Progress:
 
     def _counts_text(self) -> str:
         c = self.counts
+        if self.label == DELETING:  # a deleted manifest counts as copied, one kept or gone as skipped
+            return f"{c.done}/{self.images} images ({c.copied} deleted, {c.skipped} kept or gone, {c.failed} failed)"
         if self.label == CHECKING:
             return f"{c.done}/{self.images} images ({c.to_copy} to copy, {c.skipped} already mirrored, " \
                    f"{c.failed} failed)"

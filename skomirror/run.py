@@ -73,7 +73,7 @@ class Run:
         self.options, self.progress, self.warn = options, progress, warn
         self.workspace = Workspace(options.workspace)
         self.workflow: Workflow = choose_workflow(options, self.workspace)
-        self.config = load_config(options.config) if options.config else None
+        self.config = load_config(options.config, kind=options.config_kind) if options.config else None
         if options.authfile is not None:
             check_authfile(options.authfile)
         self.skopeo = Skopeo.locate(options.skopeo_binary)

@@ -34,9 +34,27 @@ class ImageKind(enum.Enum):
         return "helm" if self is ImageKind.HELM else "additional"
 
     @property
+    def oc_mirror_type(self) -> str:
+        """oc-mirror's name for the type, as its delete-images.yaml writes it."""
+        return _OC_MIRROR_TYPES[self]
+
+    @classmethod
+    def from_oc_mirror_type(cls, name: str) -> "ImageKind":
+        """The kind oc-mirror's type name stands for (KeyError when it names none)."""
+        return next(kind for kind, text in _OC_MIRROR_TYPES.items() if text == name)
+
+    @property
     def exit_code(self) -> int:
         return {"release": EXIT_RELEASE, "operator": EXIT_OPERATOR, "helm": EXIT_HELM}.get(
             self.group, EXIT_ADDITIONAL)
+
+
+_OC_MIRROR_TYPES = {
+    ImageKind.RELEASE_CONTENT: "ocpReleaseContent", ImageKind.KUBEVIRT: "ocpReleaseContent",
+    ImageKind.RELEASE: "ocpRelease", ImageKind.GRAPH: "cincinnatiGraph",
+    ImageKind.OPERATOR_RELATED: "operatorRelatedImage", ImageKind.ADDITIONAL: "generic", ImageKind.HELM: "helmImage",
+    ImageKind.OPERATOR_BUNDLE: "operatorBundle", ImageKind.OPERATOR_CATALOG: "operatorCatalog",
+}
 
 
 @dataclass(frozen=True)

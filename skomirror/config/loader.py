@@ -22,7 +22,8 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from skomirror.config.model import API_VERSIONS, KIND, ImageSetConfiguration, Operator, Where
+from skomirror.config.model import (API_VERSIONS, DELETE_KIND, KIND, DeleteImageSetConfiguration,
+                                    ImageSetConfiguration, Operator, Where)
 from skomirror.errors import ConfigError, InvalidReference
 from skomirror.imageref import ImageRef
 
@@ -32,16 +33,21 @@ _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
 _NODE_NAMES = {MappingNode: "a mapping", SequenceNode: "a list", ScalarNode: "a value"}
 
 
-def load_config(path: Path, warn: Optional[Callable[[str], None]] = None) -> ImageSetConfiguration:
+def load_config(path: Path, warn: Optional[Callable[[str], None]] = None,
+                kind: str = KIND) -> ImageSetConfiguration:
+    """With kind DELETE_KIND, a DeleteImageSetConfiguration, its `delete` read as the `mirror` of the result."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{name}: cannot read the ImageSetConfiguration: "
+        raise ConfigError(f"{name}: cannot read the {kind}: "
                           f"{getattr(exc, 'strerror', None) or exc}") from None
     root = _the_document(name, text)
-    builder = _Builder(name, _check_header(name, root))
-    config = builder.build(ImageSetConfiguration, root, "")
+    builder = _Builder(name, _check_header(name, root, kind))
+    if kind == DELETE_KIND:
+        config = _as_image_set(builder.build(DeleteImageSetConfiguration, root, ""))
+    else:
+        config = builder.build(ImageSetConfiguration, root, "")
     config = _honour_target_names(config, builder.warnings)
     _check_entries(config, builder.warnings)
     config = dataclasses.replace(config, warnings=tuple(builder.warnings))
@@ -84,17 +90,26 @@ def _top_level_scalars(root: MappingNode) -> Dict[str, Tuple[Node, Node]]:
     return found
 
 
-def _check_header(name: str, root: MappingNode) -> str:
+def _as_image_set(delete: DeleteImageSetConfiguration) -> ImageSetConfiguration:
+    """The collectors read `mirror`: a delete configuration is handed to them as one (its paths say `delete`)."""
+    if delete.delete.blocked_images:
+        raise ConfigError(f"{delete.delete.where.at('blockedImages')}: not read in a {DELETE_KIND} (as in "
+                          f"oc-mirror): leave out what must not be deleted instead")
+    return ImageSetConfiguration(delete.kind, delete.api_version, delete.delete, where=delete.where)
+
+
+def _check_header(name: str, root: MappingNode, expected: str = KIND) -> str:
     """kind and apiVersion first: they decide which keys the rest may use."""
     top = _top_level_scalars(root)
     if "kind" not in top:
-        raise ConfigError(f"{name}:{root.start_mark.line + 1}: kind: missing; expected kind: {KIND}")
+        raise ConfigError(f"{name}:{root.start_mark.line + 1}: kind: missing; expected kind: {expected}")
     kind_node = top["kind"][1]
-    if not isinstance(kind_node, ScalarNode) or kind_node.value != KIND:
+    if not isinstance(kind_node, ScalarNode) or kind_node.value != expected:
         shown = kind_node.value if isinstance(kind_node, ScalarNode) else "a non-string"
-        hint = " (deletion is not supported by skomirror)" if shown == "DeleteImageSetConfiguration" else ""
+        hint = {DELETE_KIND: " (it is read by skomirror delete --generate)",
+                KIND: " (skomirror delete --generate reads a DeleteImageSetConfiguration)"}.get(shown, "")
         raise ConfigError(f"{name}:{kind_node.start_mark.line + 1}: kind: unsupported kind {shown!r}{hint}; "
-                          f"expected {KIND}")
+                          f"expected {expected}")
     if "apiversion" not in top:
         raise ConfigError(f"{name}:{root.start_mark.line + 1}: apiVersion: missing; expected one of "
                           f"{', '.join(API_VERSIONS)}")

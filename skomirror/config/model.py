@@ -17,6 +17,7 @@ V1ALPHA2 = "mirror.openshift.io/v1alpha2"
 V2ALPHA1 = "mirror.openshift.io/v2alpha1"
 API_VERSIONS = (V2ALPHA1, V1ALPHA2)
 KIND = "ImageSetConfiguration"
+DELETE_KIND = "DeleteImageSetConfiguration"
 ARCHITECTURES = ("amd64", "arm64", "ppc64le", "s390x", "multi")
 CHANNEL_TYPES = ("ocp", "okd")
 
@@ -297,3 +298,13 @@ class ImageSetConfiguration:
     storage_config: Optional[StorageConfig] = key("storageConfig", versions=V1_ONLY)
     where: Where = where()
     warnings: Tuple[str, ...] = field(default=(), compare=False)  # one line each, for the run to print
+
+
+@dataclass(frozen=True)
+class DeleteImageSetConfiguration:
+    """What `skomirror delete --generate` resolves: the same sections as a mirror, under `delete`."""
+
+    kind: str = key("kind", required=True)
+    api_version: str = key("apiVersion", required=True)
+    delete: Mirror = key("delete", required=True)
+    where: Where = where()

@@ -156,6 +156,13 @@ class Skopeo:
             args += ["--authfile", str(authfile)]
         return args + _access_args(access, "") + [reference]
 
+    def delete_args(self, reference: str, access: RegistryAccess, authfile: Optional[Path]) -> List[str]:
+        """`skopeo delete` of one manifest, by digest: every tag on it in that repository goes with it."""
+        args = self._global_args() + ["delete"]
+        if authfile:
+            args += ["--authfile", str(authfile)]
+        return args + _access_args(access, "") + [reference]
+
     def command(self, args: List[str]):
         """A plumbum command, ready to be started by the executor."""
         return local[self.binary][args]

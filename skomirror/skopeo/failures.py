@@ -44,7 +44,8 @@ RULES = (
          FailureKind.TRANSIENT, "timeout"),
     Rule(r"unexpected EOF|: EOF\b|\bEOF$", FailureKind.TRANSIENT, "connection closed early (EOF)"),
     Rule(r"http2: |GOAWAY|stream error", FailureKind.TRANSIENT, "HTTP/2 stream error"),
-    Rule(r"manifest unknown|no descriptor found|name unknown|repository name not known|not found",
+    Rule(r"manifest unknown|no descriptor found|name unknown|repository name not known|not found|"
+         r"Image may not exist",
          FailureKind.PERMANENT, NOT_FOUND),
     Rule(r"unauthorized|authentication required|invalid username/password|unable to retrieve auth token",
          FailureKind.PERMANENT, AUTH_FAILED),
@@ -58,6 +59,8 @@ RULES = (
     Rule(r"signatures .*not supported|Can not copy signatures", FailureKind.PERMANENT,
          "destination cannot store signatures"),
     Rule(r"no space left on device", FailureKind.PERMANENT, "no space left on device"),
+    Rule(r"\bUNSUPPORTED\b|operation is unsupported|405 Method Not Allowed", FailureKind.PERMANENT,
+         "registry does not allow deletes"),
 )
 _COMPILED = tuple((re.compile(rule.pattern, re.IGNORECASE), rule) for rule in RULES)
 _UNKNOWN = Rule("", FailureKind.PERMANENT, "skopeo failed")

@@ -42,3 +42,4 @@ class RunOptions:
     require_signatures: bool = False
     remove_signatures: bool = False  # cosign signatures (`sha256-<hex>.sig` tags) are not mirrored
     skopeo_binary: str = "skopeo"
+    config_kind: str = "ImageSetConfiguration"  # or DeleteImageSetConfiguration, for skomirror delete --generate

@@ -103,11 +103,12 @@ class Registry:
     """One running docker-registry; use as a context manager or call stop()."""
 
     def __init__(self, root: Path, credentials: Optional[Credentials] = None, tls: Optional[TlsFiles] = None,
-                 port: Optional[int] = None):
+                 port: Optional[int] = None, deletes: bool = True):
         self.root = Path(root)
         self.credentials = credentials
         self.tls = tls
         self.port = port or free_port()
+        self.deletes = deletes
         self.process: Optional[subprocess.Popen] = None
 
     @property
@@ -134,7 +135,7 @@ class Registry:
             "  filesystem:",
             f"    rootdirectory: {self.storage}",
             "  delete:",
-            "    enabled: true",
+            f"    enabled: {'true' if self.deletes else 'false'}",
             "  cache:",
             "    blobdescriptor: inmemory",
             "http:",

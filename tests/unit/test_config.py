@@ -155,7 +155,7 @@ def test_each_problem_is_one_line_with_file_key_path_and_line(tmp_path, body, ex
      "mirror.openshift.io/v2alpha1, mirror.openshift.io/v1alpha2"),
     ("kind: ImageSetConfiguration\nmirror: {}\n", "isc.yaml:1: apiVersion: missing"),
     ("kind: DeleteImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\ndelete: {}\n",
-     "isc.yaml:1: kind: unsupported kind 'DeleteImageSetConfiguration' (deletion is not supported"),
+     "isc.yaml:1: kind: unsupported kind 'DeleteImageSetConfiguration' (it is read by skomirror delete --generate)"),
     ("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n  additionalImages: [\n",
      "isc.yaml:5:1: malformed YAML: "),  # the wording is the YAML library's (libyaml or PyYAML's own)
     ("", "isc.yaml: the file is empty"),

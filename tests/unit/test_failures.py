@@ -17,6 +17,13 @@ def fatal(message: str) -> str:
 
 CASES = [
     # permanent: retrying cannot help
+    # skopeo 1.9.3 delete against docker-registry 2.8 with storage.delete.enabled false, and of a deleted manifest
+    ('Failed to delete /v2/a/b/manifests/sha256:c083ff6cf74ef1999fc3da20ed3d865130212b8db26488f685b148b82c149d1f: '
+     '{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported."}]}\n (405 Method Not Allowed)',
+     FailureKind.PERMANENT, "registry does not allow deletes"),
+    ("Unable to delete 127.0.0.1:39281/a/b@sha256:c083ff6cf74ef1999fc3da20ed3d865130212b8db26488f685b148b82c149d1f. "
+     "Image may not exist or is not stored with a v2 Schema in a v2 registry", FailureKind.PERMANENT,
+     "image not found"),
     ("initializing source docker://127.0.0.1:5341/test:nope: reading manifest nope in 127.0.0.1:5341/test: "
      "manifest unknown: manifest unknown", FailureKind.PERMANENT, "image not found"),
     ('Error parsing image name "docker://127.0.0.1:53867/ns/test/nope:v1": reading manifest v1 in '
