@@ -5,5 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_packages
 ensure_venv
+# the pinned wheels for the bastion tests (tests/integration/test_bastion.py): downloaded here, never by a test
+"$ROOT/scripts/build-wheelhouse.sh" 2>/dev/null || say "warning: scripts/build-wheelhouse.sh failed; the bastion tests will say so"
 cd "$ROOT"
 exec "$VENV/bin/python" -m pytest "$@"
