@@ -12,11 +12,12 @@ ensure_packages() {
   command -v skopeo >/dev/null 2>&1 || missing+=(skopeo)
   command -v docker-registry >/dev/null 2>&1 || command -v registry >/dev/null 2>&1 || missing+=(docker-registry)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)  # renders report.html in its test
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${missing[*]} with apt-get"
     DEBIAN_FRONTEND=noninteractive apt-get update -q
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
   elif [ "$(id -u)" -eq 0 ] && command -v dnf >/dev/null 2>&1; then
     # RHEL/Fedora name the registry package docker-distribution (binary: registry); it comes from EPEL on RHEL.
     local rpm=("${missing[@]/docker-registry/docker-distribution}")

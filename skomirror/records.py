@@ -118,6 +118,16 @@ class Survey:
         return self.destination_digest == self.source_digest
 
 
+@dataclass(frozen=True)
+class Span:
+    """One skopeo attempt of an image, in wall-clock seconds since the epoch: the run report draws them."""
+
+    start: float
+    end: float
+    label: str
+    ok: bool
+
+
 class FetchResult(NamedTuple):
     """What a collector gets back for an image it asked to have pulled (a catalog, a payload)."""
 
@@ -145,6 +155,7 @@ class ImageRecord(Generic[ImageT]):
     seconds: float = 0.0
     failure: Optional[Failure] = None
     prerequisites: List["ImageRecord[ImageT]"] = field(default_factory=list)  # must be mirrored before this one
+    spans: List[Span] = field(default_factory=list)  # each copy attempt, for the run report
 
     @property
     def facts(self) -> Optional[ImageFacts]:

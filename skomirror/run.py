@@ -29,6 +29,7 @@ from skomirror.plan import Plan, make_plan
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress
 from skomirror.records import FailureKind, FetchResult, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
+from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
 from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
@@ -88,6 +89,7 @@ class Run:
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
+        self.copying: Optional[Executor] = None  # the executor of the plan's copies, whose byte samples the report draws
 
     def _executor(self, target: Endpoint, on_done: Callable[[ImageRecord], None],
                   trusted: Optional[Dict[str, dict]] = None) -> Executor:
@@ -193,6 +195,7 @@ class Run:
             self._keep_only_last_failures()
         self.records = self._records(self.plan)
         executor = self._executor(target, self._finished, trusted=self.journal.trusted())
+        self.copying = executor
         self._check_destination(executor, self.records[0])
         self._survey(executor, self.records)
         if not self.options.remove_signatures:
@@ -226,6 +229,9 @@ class Run:
 
     def write_results(self, info: RunInfo) -> None:
         self.workspace.write(self.workspace.results, results_text(self.records, info, self.plan))
+        samples = self.copying.byte_samples if self.copying else []
+        self.workspace.write(self.workspace.report, report_html(self.records, str(info.destination), samples,
+                                                               info.rate_limits, self.options.parallel_images))
         errors = errors_text(self.records)
         if errors:
             self.workspace.write(self.workspace.errors, errors)

@@ -28,6 +28,7 @@ class Workspace:
     mapping = property(lambda self: self.root / "mapping.txt")
     missing = property(lambda self: self.root / "missing.txt")
     results = property(lambda self: self.root / "results.json")
+    report = property(lambda self: self.root / "report.html")  # the run drawn for people (skomirror.report_html)
     errors = property(lambda self: self.root / "mirroring_errors.txt")
     history = property(lambda self: self.root / "history")  # mirror to disk: what earlier shipments carried
     cluster_resources = property(lambda self: self.root / "cluster-resources")

@@ -7,7 +7,7 @@ to take Ctrl-C or SIGTERM and stop every child.
 
 import threading
 import time
-from typing import Callable, Dict, List, Optional, Set
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from skomirror.skopeo.failures import OVERLOADED, RATE_LIMITED
 from skomirror.execution.limiter import RegistryLimiter
@@ -20,7 +20,7 @@ from skomirror.endpoints.contract import Endpoint
 from skomirror.execution.meter import ByteMeter
 from skomirror.execution.pool import WorkerPool
 from skomirror.execution.scheduler import BlobScheduler
-from skomirror.records import Failure, FailureKind, ImageRecord, Status, Survey
+from skomirror.records import Failure, FailureKind, ImageRecord, Span, Status, Survey
 from skomirror.execution.sparse import copy_some_platforms
 from skomirror.survey import Surveyor, source_endpoint
 
@@ -54,6 +54,7 @@ class Executor:
         self.on_done = on_done
         self._lock = threading.Lock()
         self._stop_queue: Callable[[], object] = lambda: None  # empties the running phase's queue
+        self.byte_samples: List[Tuple[float, int]] = []  # (time, bytes moved so far), once a second, for the report
 
     def stop(self) -> None:
         """Stop every child and start nothing more; safe to call from the main thread at any time."""
@@ -132,7 +133,9 @@ class Executor:
 
         def sample() -> None:
             while not done.wait(1.0):  # each sample reads /proc/<pid>/io of every running copy
-                show_bytes(meter.value())
+                value = meter.value()
+                self.byte_samples.append((time.time(), value))
+                show_bytes(value)
 
         threading.Thread(target=sample, name="byte-meter", daemon=True).start()
         try:
@@ -157,16 +160,22 @@ class Executor:
 
         def attempt() -> str:
             record.attempts += 1
+            begun, ok = time.time(), False
             try:
                 if selection is not None:
-                    return copy_some_platforms(record, selection, source_endpoint(record.image), self.target,
-                                               self.runner)
-                return self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs,
-                                             tag=record)
+                    pushed = copy_some_platforms(record, selection, source_endpoint(record.image), self.target,
+                                                 self.runner)
+                else:
+                    pushed = self.runner.copy_once(source, destination, record.log, record.attempts, source_blobs,
+                                                   tag=record)
+                ok = True
+                return pushed
             except SkopeoFailed as failed:
                 if failed.failure.label in (RATE_LIMITED, OVERLOADED):
                     self.limiter.slow_down(_culprit(failed.failure, record.image), failed.failure.label)
                 raise
+            finally:
+                record.spans.append(Span(begun, time.time(), f"copy attempt {record.attempts}", ok))
 
         def note_retry(failure: Failure, delay: float) -> None:
             with open(record.log, "a") as log:
