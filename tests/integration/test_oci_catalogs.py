@@ -107,3 +107,13 @@ def test_a_whole_oci_catalog_is_copied_unchanged_under_its_target_catalog(tmp_pa
     assert destination.manifest_digest(path, f"sha256-{bundle.split(':')[1]}") == bundle
     catalog_resources(tmp_path / "skomirror-workspace", f"{destination.host}/ops/solo-index:latest",
                       "solo-index-latest")
+
+
+def test_a_missing_layout_is_one_line_naming_the_entry_and_nothing_is_copied(tmp_path, destination):
+    config = isc(tmp_path / "isc.yaml", "oci://./no-such-layout", PACKAGES)
+    result = skomirror(str(config), f"docker://{destination.host}", cwd=tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if "warning" not in line]
+    assert errors == [f"skomirror: error: {config}:5: mirror.operators[0]: catalog oci://./no-such-layout: "
+                      f"{tmp_path}/no-such-layout does not exist"], result.stderr
+    assert destination.catalog() == []
