@@ -14,13 +14,16 @@ first of two or more components for the registry and drops it, so
 `<DEST>/hello-world:latest`. `ImageRef.mirror_path` keeps that path.
 """
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Optional, Tuple
 
 from skomirror.errors import InvalidReference
 
 DOCKER_TRANSPORT = "docker://"
+OCI_TRANSPORT = "oci://"  # a catalog kept in a local OCI layout (operators[].catalog only)
 DEFAULT_REGISTRY = "docker.io"  # containers/image's defaultDomain, where short names are pulled from
 _LEGACY_DEFAULT_REGISTRY = "index.docker.io"
 _OFFICIAL_NAMESPACE = "library"  # single-component names on docker.io live under library/
@@ -160,3 +163,35 @@ class ImageRef:
         if self.digest:
             text += f"@{self.digest}"
         return text
+
+
+def is_oci_layout(text: str) -> bool:
+    return text.startswith(OCI_TRANSPORT)
+
+
+@dataclass(frozen=True)
+class OciLayoutRef:
+    """`oci://PATH`: a catalog in a local OCI layout, as oc-mirror v2 reads it.
+
+    Everything after `oci://` is the path (`oci:///abs`, `oci://./dir`, `oci://dir`); a relative one is taken
+    from the working directory, as oc-mirror's filepath.Abs does. oc-mirror names the catalog after the last
+    component of the path; that name is `name` here.
+    """
+
+    path: Path  # absolute
+
+    @classmethod
+    def parse(cls, text: str) -> "OciLayoutRef":
+        if not is_oci_layout(text):
+            raise InvalidReference(f"{text!r} is not an oci:// catalog")
+        raw = text[len(OCI_TRANSPORT):]
+        if not raw.strip():
+            raise InvalidReference("oci:// needs the path of an OCI layout, e.g. oci:///data/catalogs/my-index")
+        if ":" in raw:  # skopeo's oci: transport reads the first ':' as the start of a tag
+            raise InvalidReference(f"the OCI layout path {raw!r} contains ':', which skopeo cannot address; "
+                                   f"rename the directory")
+        return cls(Path(os.path.abspath(raw)))
+
+    @property
+    def name(self) -> str:
+        return self.path.name

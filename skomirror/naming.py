@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Optional, Union
 
 from skomirror.errors import InvalidReference, SkomirrorError
-from skomirror.imageref import DOCKER_TRANSPORT, ImageRef, check_registry_host, check_repository_path
+from skomirror.imageref import DOCKER_TRANSPORT, ImageRef, OciLayoutRef, check_registry_host, check_repository_path
 
 FILE_TRANSPORT = "file://"
+OCI_CATALOG_TAG = "latest"  # oc-mirror's tag for an oci:// catalog without targetTag
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,16 @@ def registry_reference(destination: RegistryDestination, name: MirrorName, max_n
     """The tagged reference pushed to; --max-nested-paths counts DEST's namespace too, as in oc-mirror."""
     path = "/".join(part for part in (destination.namespace, name.path) if part)
     return ImageRef(destination.registry, limit_nested_paths(path, max_nested_paths), name.tag)
+
+
+def oci_catalog_name(layout: OciLayoutRef, target_catalog: Optional[str] = None,
+                     target_tag: Optional[str] = None) -> MirrorName:
+    """Where oc-mirror v2 puts an oci:// catalog: `<targetCatalog or the layout directory's name>:<targetTag or
+    latest>`, whatever the layout's own tag. A directory name that is no repository name needs a targetCatalog."""
+    if not target_catalog:
+        try:
+            check_repository_path(layout.name)
+        except InvalidReference as exc:
+            raise InvalidReference(f"the OCI layout's directory name {layout.name!r} cannot name the mirrored "
+                                   f"catalog ({exc}); give the entry a targetCatalog") from None
+    return MirrorName(target_catalog or layout.name, target_tag or OCI_CATALOG_TAG)

@@ -4,6 +4,10 @@ Per catalog: pull the image into the catalog store (with the run's executor),
 read its file-based catalog, filter it as oc-mirror v2 does, rebuild it with
 only what was kept, and hand the plan every kept bundle image, every related
 image, and the catalog itself. A bundle waits for its related images.
+
+An `oci://` catalog is copied out of its local layout into the same store by
+the same executor, and from there on is a catalog like any other; it lands
+under oc-mirror's name for it (see naming.oci_catalog_name).
 """
 
 import dataclasses
@@ -18,13 +22,14 @@ from typing import Dict, List, Optional, Tuple
 from skomirror.catalog.fbc import Catalog, CatalogError, load_catalog, write_catalog
 from skomirror.catalog.filter import CatalogFilter, ChannelFilter, FilterError, PackageFilter, filter_catalog
 from skomirror.catalog.image import extract_configs, rebuild_catalog
+from skomirror.catalog.layout import LayoutError, OciLayout
 from skomirror.catalog.semver import InvalidVersion, Version, VersionRange
 from skomirror.collectors.types import CollectedImage, Fetch, ImageKind, wanted_platforms
 from skomirror.config.model import Operator
 from skomirror.errors import EXIT_OPERATOR, InvalidReference, SkomirrorError
-from skomirror.imageref import ImageRef
+from skomirror.imageref import ImageRef, OciLayoutRef, is_oci_layout
 from skomirror.imagefs import ImageReadError
-from skomirror.naming import MirrorName, digest_tag, mirror_name
+from skomirror.naming import MirrorName, digest_tag, mirror_name, oci_catalog_name
 from skomirror.store import MissingFromStore, Store
 
 
@@ -83,11 +88,35 @@ def _filter_key(spec: CatalogFilter, digest: str) -> str:
     return hashlib.md5(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _catalog_ref(operator: Operator) -> ImageRef:
-    if operator.catalog.startswith("oci://"):
-        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: oci:// catalogs are not "
-                                      "supported by skomirror yet; push the catalog to a registry")
-    return ImageRef.parse(operator.catalog)
+LOCAL = "localhost"  # the registry named for images that are read from disk, not pulled
+
+
+@dataclass(frozen=True)
+class CatalogSource:
+    """Where one catalog entry is read from: `source` names it (for an oci:// layout, its destination name on
+    `localhost`, pinned to the layout's image); `layout` is set for an oci:// catalog."""
+
+    source: ImageRef
+    layout: Optional[OciLayout] = None
+
+    def pull(self, operator: Operator) -> CollectedImage:
+        """Into the catalog store; a layout's image by digest, so that two layouts never share a store entry."""
+        source = dataclasses.replace(self.source, tag=None) if self.layout else self.source
+        return CollectedImage(source, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
+                              source_store=self.layout, platforms=wanted_platforms(operator.platforms))
+
+
+def catalog_source(operator: Operator) -> CatalogSource:
+    if not is_oci_layout(operator.catalog):
+        return CatalogSource(ImageRef.parse(operator.catalog))
+    try:
+        reference = OciLayoutRef.parse(operator.catalog)
+        name = oci_catalog_name(reference, operator.target_catalog)
+        layout = OciLayout(reference.path)
+        digest = layout.image_digest()
+    except (InvalidReference, LayoutError) as exc:
+        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {exc}") from None
+    return CatalogSource(ImageRef(LOCAL, name.path, name.tag, digest), layout)
 
 
 def _images_of(catalog: Catalog, operator: Operator) -> List[CollectedImage]:
@@ -137,7 +166,8 @@ def extracted_configs(store: Store, digest: str, configs: Path) -> Path:
     return configs
 
 
-def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: OperatorContext):
+def _one_catalog(operator: Operator, origin: CatalogSource, digest: str, context: OperatorContext):
+    source = origin.source
     name = mirror_name(source)
     key = Store.layout_key(name)
     work = context.work / key / digest.split(":")[1]
@@ -155,7 +185,7 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
     target_repo = operator.target_catalog or name.path
     if spec is None:  # the whole catalog: copied unchanged, as oc-mirror does
         catalog_image = CollectedImage(pinned, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
-                                       target_repo, operator.target_tag or source.tag,
+                                       target_repo, operator.target_tag or source.tag, source_store=origin.layout,
                                        platforms=wanted_platforms(operator.platforms))
     else:
         filtered = work / f"filtered-{_filter_key(spec, digest)}"
@@ -172,14 +202,16 @@ def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: Ope
 
 
 def collect(operators: List[Operator], context: OperatorContext) -> Tuple[List[CollectedImage], List[CatalogReport]]:
-    sources = [(operator, _catalog_ref(operator)) for operator in operators]
-    pulls = [CollectedImage(ref, operator.catalog, ImageKind.OPERATOR_CATALOG, operator.where,
-                            platforms=wanted_platforms(operator.platforms)) for operator, ref in sources]
-    fetched = context.fetch(pulls)
+    sources = [(operator, catalog_source(operator)) for operator in operators]
+    pulls = {}  # one pull per image: two layouts may hold the same one
+    for operator, source in sources:
+        pull = source.pull(operator)
+        pulls.setdefault(pull.source.pull_spec, pull)
+    fetched = context.fetch(list(pulls.values()))
     images: List[CollectedImage] = []
     reports: List[CatalogReport] = []
     for operator, source in sources:
-        digest, error = fetched[operator.catalog]
+        digest, error = fetched[pulls[source.pull(operator).source.pull_spec].origin]
         if digest is None:
             raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog} cannot be pulled: {error}")
         found, report = _one_catalog(operator, source, digest, context)

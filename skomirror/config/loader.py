@@ -25,7 +25,8 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from skomirror.config.model import (API_VERSIONS, DELETE_KIND, KIND, DeleteImageSetConfiguration,
                                     ImageSetConfiguration, Operator, Where)
 from skomirror.errors import ConfigError, InvalidReference
-from skomirror.imageref import ImageRef
+from skomirror.imageref import ImageRef, OciLayoutRef, is_oci_layout
+from skomirror.naming import oci_catalog_name
 
 _NULL_TAG = "tag:yaml.org,2002:null"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes and marks, much faster
@@ -241,8 +242,8 @@ def _with_target_name(operator: Operator, warnings: List[str]) -> Operator:
     if operator.target_catalog:
         warnings.append(f"{operator.where.at('targetName')}: ignored: targetCatalog is set and wins, as in oc-mirror")
         return operator
-    if operator.catalog.startswith("oci://"):
-        return operator  # oci:// catalogs are refused when collected
+    if is_oci_layout(operator.catalog):  # a layout has no namespace: the name is all
+        return dataclasses.replace(operator, target_catalog=operator.target_name)
     try:
         namespace = ImageRef.parse(operator.catalog).destination_path.rpartition("/")[0]
     except InvalidReference:
@@ -266,9 +267,10 @@ def _first_repeat(entries: Iterable, key: Callable):
 
 def _catalog_destination(operator: Operator) -> str:
     """Where the catalog lands under DEST: what oc-mirror's duplicate check compares (its unique name)."""
-    if operator.catalog.startswith("oci://"):
-        return ":".join(filter(None, (operator.target_catalog or operator.catalog, operator.target_tag)))
     try:
+        if is_oci_layout(operator.catalog):
+            return str(oci_catalog_name(OciLayoutRef.parse(operator.catalog), operator.target_catalog,
+                                        operator.target_tag))
         source = ImageRef.parse(operator.catalog)
     except InvalidReference:
         return operator.catalog

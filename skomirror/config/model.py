@@ -11,7 +11,7 @@ from typing import Callable, List, Optional, Tuple
 
 from skomirror.catalog.semver import InvalidVersion, Version
 from skomirror.errors import InvalidReference
-from skomirror.imageref import ImageRef, check_repository_path, check_tag
+from skomirror.imageref import ImageRef, OciLayoutRef, check_repository_path, check_tag, is_oci_layout
 
 V1ALPHA2 = "mirror.openshift.io/v1alpha2"
 V2ALPHA1 = "mirror.openshift.io/v2alpha1"
@@ -78,8 +78,12 @@ def image_reference(value) -> Optional[str]:
 
 
 def catalog_reference(value) -> Optional[str]:
-    if value.startswith("oci://"):
-        return None if value[len("oci://"):] else "oci:// needs a path to an OCI layout"
+    if is_oci_layout(value):
+        try:
+            OciLayoutRef.parse(value)
+        except InvalidReference as exc:
+            return _reason(exc)
+        return None
     return image_reference(value)
 
 

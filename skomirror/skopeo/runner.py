@@ -1,12 +1,14 @@
 """One skopeo call = build its command line, run it logged, classify its failure.
 
 Manifests are read over HTTP first when a RegistryClient is given (much cheaper
-than a process); whatever it cannot answer goes to `skopeo inspect --raw`.
+than a process); whatever it cannot answer goes to `skopeo inspect --raw`, and so
+does every source registry that registries.conf names (skopeo may read it
+elsewhere: see skomirror.skopeo.registries_conf).
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
@@ -16,6 +18,7 @@ from skomirror.skopeo.processes import ChildProcesses, Completed, note
 from skomirror.registry.client import Answer, RegistryClient, Unsupported
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.command import CopySettings, Skopeo
+from skomirror.skopeo.registries_conf import is_named, read_named_hosts
 
 
 @dataclass
@@ -26,6 +29,7 @@ class SkopeoRunner:
     retry: RetryPolicy
     client: Optional[RegistryClient] = None
     manifests: Dict[str, bytes] = field(default_factory=dict)  # by digest: immutable, read once per run
+    redirectable: FrozenSet[str] = field(default_factory=read_named_hosts)  # source registries skopeo must read
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False,
             tag: object = None) -> Completed:
@@ -54,6 +58,9 @@ class SkopeoRunner:
             return None
         ref = ImageRef.parse(reference)
         side = "destination" if on_destination else "source"
+        if not on_destination and is_named(ref.registry, self.redirectable):
+            note(log, f"{purpose} {side}: {ref.registry} is named in registries.conf; asking skopeo")
+            return None
         what = f"{purpose} {side} over http: {'HEAD' if head else 'GET'} {ref}"
         try:
             answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent)

@@ -6,7 +6,9 @@ name (`foo.v1.2.0` is 1.2.0).
 """
 
 import json
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from testkit.images import Image, make_image, make_index, make_layer, simple_image
@@ -116,3 +118,13 @@ def seed_catalog(registry, spec: Dict[str, dict], repository: str = "catalogs/te
     image = multi_arch_catalog(documents, repository) if multi_arch else catalog_image(documents, repository)
     registry.push(repository, tag, image)
     return SeededCatalog(f"{host}/{repository}:{tag}", bundles, related, documents)
+
+
+def catalog_layout(reference: str, directory, tag: str = "v1") -> str:
+    """Copy a catalog image (from a test registry) into an OCI layout of its own, as a user would make one for
+    `catalog: oci://DIR`; returns the digest the layout's index.json names."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["skopeo", "--insecure-policy", "copy", "--all", "--src-tls-verify=false",
+                    f"docker://{reference}", f"oci:{directory}:{tag}"], check=True, capture_output=True)
+    return json.loads((directory / "index.json").read_text())["manifests"][0]["digest"]

@@ -7,7 +7,6 @@ from skomirror.collectors import operators
 from skomirror.collectors.operators import OperatorCollectionError, OperatorContext, catalog_filter, \
     extracted_configs
 from skomirror.config.model import IncludeChannel, IncludePackage, Operator, Where
-from skomirror.imageref import ImageRef
 from skomirror.naming import MirrorName
 from skomirror.store import Store
 from testkit.catalogs import catalog_image, fbc_documents
@@ -83,7 +82,7 @@ def test_a_filter_error_names_the_catalog_once(tmp_path):
     digest = put_in_store(context.catalogs, MirrorName("redhat/index", "v4"), catalog_image(fbc_documents(SPEC)))
     entry = Operator(catalog=CATALOG, packages=[IncludePackage(name="nosuch")], where=Where("isc.yaml", 7, "o"))
     with pytest.raises(OperatorCollectionError) as raised:
-        operators._one_catalog(entry, ImageRef.parse(CATALOG), digest, context)
+        operators._one_catalog(entry, operators.catalog_source(entry), digest, context)
     assert str(raised.value) == f"isc.yaml:7: o: catalog {CATALOG}: package 'nosuch': no such package in the catalog"
 
 
@@ -91,5 +90,5 @@ def test_an_unreadable_catalog_is_prefixed_with_the_catalog(tmp_path):
     context = _context(tmp_path)
     digest = put_in_store(context.catalogs, MirrorName("redhat/index", "v4"), make_image([make_layer("db", 100)]))
     with pytest.raises(OperatorCollectionError) as raised:
-        operators._one_catalog(operator(7), ImageRef.parse(CATALOG), digest, context)
+        operators._one_catalog(operator(7), operators.catalog_source(operator(7)), digest, context)
     assert str(raised.value).startswith(f"isc.yaml:7: o: catalog {CATALOG}: no file-based catalog under /configs")

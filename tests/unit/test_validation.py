@@ -52,6 +52,33 @@ ROWS = [
             targetCatalog: mirrored/index
         """, error("isc.yaml:7: mirror.operators[1]: catalog 'quay.io/b/other:v1' lands where the catalog on line 5 "
                    f"lands (<DEST>/mirrored/index:v1){SAME_PLACE}"), id="two catalogs with one targetCatalog"),
+    pytest.param(V2 + """\
+        mirror:
+          operators:
+          - catalog: oci:///data/a/my-index
+          - catalog: oci://./b/my-index
+        """, error("isc.yaml:6: mirror.operators[1]: catalog 'oci://./b/my-index' lands where the catalog on line 5 "
+                   f"lands (<DEST>/my-index:latest){SAME_PLACE}"), id="two oci catalogs of one directory name"),
+    pytest.param(V2 + """\
+        mirror:
+          operators:
+          - catalog: oci:///data/a/my-index
+          - catalog: oci:///data/b/my-index
+            targetTag: b
+        """, accepted(), id="two oci catalogs of one directory name, one with a targetTag"),
+    pytest.param(V2 + """\
+        mirror:
+          operators:
+          - catalog: oci:///data/my-index:v1
+        """, error("isc.yaml:5: mirror.operators[0].catalog: the OCI layout path '/data/my-index:v1' contains ':'"),
+                 id="oci path with a colon"),
+    pytest.param(V1 + """\
+        mirror:
+          operators:
+          - catalog: oci:///data/catalogs/my-index
+            targetName: renamed-index
+        """, accepted(lambda config: config.mirror.operators[0].target_catalog == "renamed-index"),
+                 id="targetName of an oci catalog"),
     pytest.param(V2 + f"""\
         mirror:
           operators:
