@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
 from skomirror.airgap.archive import Entry, group_entries, member_bytes, write_part
-from skomirror.airgap.shipments import History, Shipment
+from skomirror.airgap.history import History
+from skomirror.airgap.shipments import Shipment
 from skomirror.airgap.space import check_space
 from skomirror.errors import SkomirrorError
 from skomirror.manifests import ManifestError
