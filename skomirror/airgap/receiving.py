@@ -39,7 +39,6 @@ def receive_shipments(from_dir: Path, store: Store, received: Received, say: Cal
     """Check, then unpack, every shipment in `from_dir` this workspace has not received yet; oldest first."""
     if not from_dir.is_dir():
         raise SkomirrorError(f"--from {from_dir}: no such directory")
-    from_dir = from_dir.resolve()
     shipments = find_shipments(from_dir)
     if not shipments:
         raise SkomirrorError(f"--from {from_dir}: no shipment manifest (mirror_shipment_NNNN.json) found; "
