@@ -5,6 +5,7 @@ import json
 from dataclasses import dataclass
 from typing import Dict, Optional, Sequence, Tuple
 
+from skomirror.imageref import check_digest
 from skomirror.records import ImageFacts, PlatformSelection
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
@@ -54,21 +55,31 @@ class Manifest:
 def parse_manifest(raw: bytes) -> Manifest:
     try:
         document = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ManifestError(f"manifest is not JSON: {exc}") from None
     if not isinstance(document, dict):
         raise ManifestError("manifest is not a JSON object")
     media_type = document.get("mediaType") or _guess_media_type(document)
+    if not isinstance(media_type, str):
+        raise ManifestError(f"mediaType {str(media_type)[:100]} is not a string")
     digest = digest_of(raw)
     if media_type in INDEX_TYPES:
-        children = tuple(_descriptor(entry) for entry in document.get("manifests") or [])
+        children = tuple(_descriptor(entry) for entry in _entries(document, "manifests"))
         return Manifest(digest, media_type, len(raw), children=children)
     if media_type in SCHEMA1_TYPES:
-        layers = tuple(Descriptor(entry["blobSum"], None) for entry in document.get("fsLayers") or [])
+        layers = tuple(_descriptor(dict(entry, size=None), "blobSum") if isinstance(entry, dict) else
+                       _descriptor(entry) for entry in _entries(document, "fsLayers"))
         return Manifest(digest, media_type, len(raw), blobs=_unique(layers))
     blobs = [_descriptor(document["config"])] if "config" in document else []
-    blobs += [_descriptor(entry) for entry in document.get("layers") or []]
+    blobs += [_descriptor(entry) for entry in _entries(document, "layers")]
     return Manifest(digest, media_type, len(raw), blobs=_unique(blobs))
+
+
+def _entries(document: dict, key: str) -> list:
+    entries = document.get(key) or []
+    if not isinstance(entries, list):
+        raise ManifestError(f"{key} is not a list")
+    return entries
 
 
 def _guess_media_type(document: dict) -> str:
@@ -79,14 +90,18 @@ def _guess_media_type(document: dict) -> str:
     return OCI_MANIFEST
 
 
-def _descriptor(entry: dict) -> Descriptor:
+def _descriptor(entry: dict, digest_key: str = "digest") -> Descriptor:
+    """One descriptor, its digest and size checked: a digest names a file in a store, a size is added up."""
     try:
         platform = entry.get("platform") or {}
         platform_text = "/".join(filter(None, (platform.get("os"), platform.get("architecture"),
                                                platform.get("variant"))))
-        return Descriptor(entry["digest"], entry.get("size"), entry.get("mediaType", ""), platform_text)
-    except (KeyError, AttributeError, TypeError) as exc:
-        raise ManifestError(f"malformed descriptor {entry!r}: {exc}") from None
+        size = entry.get("size")
+        if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+            raise ValueError(f"size {size!r} is not a byte count")
+        return Descriptor(check_digest(entry[digest_key]), size, entry.get("mediaType", ""), platform_text)
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        raise ManifestError(f"malformed descriptor {str(entry)[:200]}: {exc}") from None
 
 
 def _unique(descriptors) -> Tuple[Descriptor, ...]:

@@ -154,6 +154,7 @@ class ImageRecord(Generic[ImageT]):
     attempts: int = 0
     seconds: float = 0.0
     failure: Optional[Failure] = None
+    copied: Optional[ImageFacts] = None  # what the copy wrote, read again when the source moved after the survey
     prerequisites: List["ImageRecord[ImageT]"] = field(default_factory=list)  # must be mirrored before this one
     spans: List[Span] = field(default_factory=list)  # each copy attempt, for the run report
 
@@ -163,8 +164,18 @@ class ImageRecord(Generic[ImageT]):
         return self.survey.source if self.survey else None
 
     @property
+    def landed(self) -> Optional[ImageFacts]:
+        """What is at the destination now: the survey's facts unless the copy wrote another digest (a tag that
+        moved between the survey and the copy), then what was read of that digest; None when unknown."""
+        if self.copied is not None:
+            return self.copied
+        facts = self.facts
+        return facts if facts is not None and self.digest in (None, facts.digest) else None
+
+    @property
     def size(self) -> Optional[int]:
-        return self.facts.size if self.facts else None
+        facts = self.copied or self.facts
+        return facts.size if facts else None
 
     @property
     def blobs(self) -> Blobs:

@@ -22,6 +22,8 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Sequence, Set
 
+from skomirror.errors import InvalidReference
+from skomirror.imageref import check_digest
 from skomirror.manifests import Descriptor, ManifestError, image_facts, parse_manifest
 from skomirror.platforms import choose, selection_of
 from skomirror.records import ImageFacts
@@ -40,6 +42,13 @@ class MissingFromStore(Exception):
 def child_ref(digest: str) -> str:
     """The layout name of a platform copied on its own: its digest, spelled as a tag can be."""
     return digest.replace(":", "-")
+
+
+def _is_digest(text: str) -> bool:
+    try:
+        return bool(check_digest(text))
+    except InvalidReference:
+        return False
 
 
 class Store:
@@ -103,12 +112,14 @@ class Store:
         """The manifest digest this image's layout holds under its tag, if the manifest is really there."""
         try:
             index = json.loads((self.layout(name) / "index.json").read_text())
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
-        for descriptor in index.get("manifests") or []:
-            if (descriptor.get("annotations") or {}).get(REF_NAME) == name.tag:
+        descriptors = index.get("manifests") if isinstance(index, dict) else None
+        for descriptor in descriptors if isinstance(descriptors, list) else []:  # a damaged layout holds nothing
+            annotations = descriptor.get("annotations") if isinstance(descriptor, dict) else None
+            if isinstance(annotations, dict) and annotations.get(REF_NAME) == name.tag:
                 digest = descriptor.get("digest")
-                return digest if digest and self.has_blob(digest) else None
+                return digest if isinstance(digest, str) and _is_digest(digest) and self.has_blob(digest) else None
         return None
 
     def put_blob(self, data: bytes) -> str:

@@ -30,7 +30,8 @@ class Workspace:
     results = property(lambda self: self.root / "results.json")
     report = property(lambda self: self.root / "report.html")  # the run drawn for people (skomirror.report_html)
     errors = property(lambda self: self.root / "mirroring_errors.txt")
-    history = property(lambda self: self.root / "history")  # mirror to disk: what earlier shipments carried
+    history = property(lambda self: self.root / "history")  # where versions before DEST/history kept it
+    received = property(lambda self: self.root / "received")  # disk to mirror: the shipments received and pushed
     cluster_resources = property(lambda self: self.root / "cluster-resources")
     journal = property(lambda self: self.root / "journal.jsonl")  # one line per finished image, across runs
 

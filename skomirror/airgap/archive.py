@@ -1,22 +1,23 @@
-"""Archive parts: packing files into size-capped tars, checking them, unpacking them safely.
+"""Archive parts: packing files into size-capped tars (skomirror.airgap.unpacking reads them back).
 
 A part never splits a file: a blob larger than the cap gets a part of its own.
-Every part's sha256 is computed while it is written, so checking a shipment on
-the other side of the air gap reads each part once, before anything is pushed.
+Every part's sha256, file count and file bytes are computed while it is
+written, so the other side of the air gap can check a part against its manifest
+before it unpacks anything.
 """
 
 import hashlib
 import os
+import re
 import tarfile
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import BinaryIO, Iterable, List, Optional
-
-from skomirror.errors import SkomirrorError
 
 BLOCK = 512
 RECORD = 20 * BLOCK  # tarfile pads an archive to a multiple of this
 PART_NAME = "mirror_{:06d}.tar"
+PART_RE = re.compile(r"mirror_(\d{6})\.tar\Z")
 
 
 def _tar_info(arcname: str, size: int) -> tarfile.TarInfo:
@@ -44,13 +45,12 @@ class Part:
     name: str
     size: int
     sha256: str
+    files: Optional[int] = None  # how many files it holds (None in manifests older than this key)
+    file_bytes: Optional[int] = None  # their sizes added up
 
     def to_json(self) -> dict:
-        return {"name": self.name, "size": self.size, "sha256": self.sha256}
-
-    @classmethod
-    def from_json(cls, data: dict) -> "Part":
-        return cls(data["name"], int(data["size"]), data["sha256"])
+        declared = {"files": self.files, "fileBytes": self.file_bytes} if self.files is not None else {}
+        return {"name": self.name, "size": self.size, "sha256": self.sha256, **declared}
 
 
 def group_entries(entries: Iterable[Entry], limit: Optional[int]) -> List[List[Entry]]:
@@ -102,80 +102,4 @@ def write_part(directory: Path, number: int, entries: List[Entry]) -> Part:
         raw.flush()
         os.fsync(raw.fileno())
     os.replace(partial, final)
-    return Part(name, writer.size, writer.digest.hexdigest())
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def check_parts(directory: Path, parts: Iterable[Part]) -> List[str]:
-    """Problems with the parts in `directory`, one phrase each; empty when every part is intact."""
-    problems = []
-    for part in parts:
-        path = directory / part.name
-        if not path.is_file():
-            problems.append(f"{part.name} is missing")
-        elif path.stat().st_size != part.size:
-            problems.append(f"{part.name} is {path.stat().st_size} bytes, expected {part.size} (truncated?)")
-        elif sha256_of(path) != part.sha256:
-            problems.append(f"{part.name} is corrupt (sha256 differs from the shipment manifest)")
-    return problems
-
-
-class UnsafeArchive(SkomirrorError):
-    pass
-
-
-def _checked_members(tar: tarfile.TarFile, part: Path) -> List[tarfile.TarInfo]:
-    """Only plain files and directories with relative paths that stay inside the target."""
-    members = tar.getmembers()
-    for member in members:
-        path = PurePosixPath(member.name)
-        if member.name.startswith("/") or path.is_absolute() or ".." in path.parts:
-            raise UnsafeArchive(f"{part.name}: refusing member {member.name!r}: it would be written outside the "
-                                "target directory")
-        if not (member.isfile() or member.isdir()):
-            raise UnsafeArchive(f"{part.name}: refusing member {member.name!r}: links and special files are not "
-                                "part of a skomirror archive")
-    return members
-
-
-def check_members(parts: Iterable[Path]) -> None:
-    """Read every header of every part before anything is extracted; a bad member refuses them all."""
-    for part in parts:
-        try:
-            with tarfile.open(part, mode="r:") as tar:
-                _checked_members(tar, part)
-        except tarfile.TarError as exc:
-            raise UnsafeArchive(f"{part.name}: not a readable tar archive: {exc}") from None
-
-
-def extract_part(part: Path, target: Path) -> int:
-    """Unpack one (already checked) part into `target`; each file lands by rename, never half written."""
-    target = target.resolve()
-    count = 0
-    with tarfile.open(part, mode="r:") as tar:
-        for member in _checked_members(tar, part):
-            destination = (target / member.name).resolve()
-            if destination != target and target not in destination.parents:
-                raise UnsafeArchive(f"{part.name}: refusing member {member.name!r}: it resolves outside {target}")
-            if member.isdir():
-                destination.mkdir(parents=True, exist_ok=True)
-                continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            temporary = destination.with_name(f".{destination.name}.extracting")
-            source = tar.extractfile(member)
-            with open(temporary, "wb") as out:
-                while True:
-                    chunk = source.read(1 << 20)
-                    if not chunk:
-                        break
-                    out.write(chunk)
-            os.replace(temporary, destination)
-            count += 1
-    return count
+    return Part(name, writer.size, writer.digest.hexdigest(), len(entries), sum(entry.size for entry in entries))

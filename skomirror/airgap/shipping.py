@@ -13,22 +13,29 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set
 
 from skomirror.airgap.archive import Entry, group_entries, member_bytes, write_part
-from skomirror.airgap.shipments import History, Shipment
+from skomirror.airgap.history import History
+from skomirror.airgap.shipments import Shipment
 from skomirror.airgap.space import check_space
+from skomirror.errors import SkomirrorError
+from skomirror.manifests import ManifestError
 from skomirror.progress import format_bytes
 from skomirror.records import ImageRecord, Status
-from skomirror.store import Store
+from skomirror.store import MissingFromStore, Store
 
 
 def image_digests(record: ImageRecord, store: Store) -> Dict[str, Optional[int]]:
-    """Every blob and manifest an image needs, with sizes: from the store when it is there, else the survey."""
-    facts = record.survey.source if record.survey else None
-    if facts is None:
-        digest = store.tagged_digest(record.image.name)
-        facts = store.facts(digest) if digest else None
-    if facts is None:
-        return {}
-    return {**facts.blobs, **facts.manifests}
+    """Every blob and manifest of an image, with sizes: the survey's when it saw the digest that was copied,
+    else the store's manifest of that digest (a tag that moved after the survey, an image found there)."""
+    facts = record.landed
+    digest = None if facts is not None else record.digest or store.tagged_digest(record.image.name)
+    if digest is not None:
+        try:
+            facts = store.facts(digest)
+        except (MissingFromStore, ManifestError) as exc:
+            if record.status.mirrored:
+                raise SkomirrorError(f"no archive written: {record.image.name} ({digest}) is incomplete in the "
+                                     f"store: {exc}; remove {store.layout(record.image.name)} and rerun") from None
+    return {**facts.blobs, **facts.manifests} if facts is not None else {}
 
 
 @dataclass

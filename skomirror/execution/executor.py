@@ -5,6 +5,7 @@ never holds the others back. The main thread only waits, which keeps it free
 to take Ctrl-C or SIGTERM and stop every child.
 """
 
+import dataclasses
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Set, Tuple
@@ -17,10 +18,13 @@ from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.endpoints.contract import Endpoint
+from skomirror.endpoints.registry import RegistryEndpoint
+from skomirror.manifests import ManifestError
+from skomirror.store import MissingFromStore
 from skomirror.execution.meter import ByteMeter
 from skomirror.execution.pool import WorkerPool
 from skomirror.execution.scheduler import BlobScheduler
-from skomirror.records import Failure, FailureKind, ImageRecord, Span, Status, Survey
+from skomirror.records import Failure, FailureKind, ImageFacts, ImageRecord, Span, Status, Survey
 from skomirror.execution.sparse import copy_some_platforms
 from skomirror.survey import Surveyor, source_endpoint
 
@@ -184,7 +188,13 @@ class Executor:
         try:
             pushed = self.runner.retry.call(attempt, self.runner.children.stopping, note_retry)
             record.status = Status.COPIED
-            record.digest = pushed or (record.survey.source_digest if record.survey else None)
+            surveyed = record.survey.source_digest if record.survey else None
+            record.digest = pushed or surveyed
+            standing = record.facts.digests_standing_for_it if record.facts else (surveyed,)
+            if surveyed and record.digest not in standing:  # what landed is what is recorded (ImageRecord.landed)
+                with open(record.log, "a") as log:
+                    log.write(f"=== the source moved after the survey ({surveyed}): copied {record.digest}\n")
+                record.copied = self._facts_of_copy(record)
             if record.attempts == 1:
                 self.limiter.speed_up(registries_of(record.image))
         except SkopeoFailed as failed:
@@ -195,3 +205,17 @@ class Executor:
             record.fail(Failure(FailureKind.INTERRUPTED, "interrupted", ""))
         finally:
             record.seconds += time.monotonic() - started
+
+    def _facts_of_copy(self, record: ImageRecord) -> Optional[ImageFacts]:
+        """What the copy wrote: from the store it wrote into, else from the source by the digest copied."""
+        image, digest = record.image, record.digest
+        try:
+            if self.target.store is not None:
+                return self.target.store.facts(digest, image.name)
+            if image.source_store is None:
+                pinned = dataclasses.replace(image.source, digest=digest)
+                planned = dataclasses.replace(image, source=pinned, source_spec=pinned.transport_spec)
+                return RegistryEndpoint().facts(planned, self.runner, record.log, self.runner.retry.limited(1))
+        except (SkopeoFailed, MissingFromStore, ManifestError):
+            pass
+        return None

@@ -1,13 +1,16 @@
 """Disk to mirror: receive the shipments in --from into the workspace's store, push them to DEST."""
 
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional
 
-from skomirror.airgap.receiving import receive_shipments, shipment_images
+from skomirror.airgap.history import Received
+from skomirror.airgap.receiving import Reception, receive_shipments, record_received, shipment_images
 from skomirror.collectors.types import CollectedImage
+from skomirror.config.model import ImageSetConfiguration
 from skomirror.endpoints.contract import Endpoint
 from skomirror.endpoints.store import StoreEndpoint
 from skomirror.naming import RegistryDestination
+from skomirror.records import ImageRecord
 from skomirror.store import Store
 from skomirror.workflows.base import RegistrySide, Say
 from skomirror.workflows.options import RunOptions
@@ -23,6 +26,8 @@ class DiskToMirror(IntoRegistry):
         super().__init__(options, workspace, destination)
         self.from_dir = from_dir
         self.store = Store(workspace.root / "store")
+        self.received = Received(workspace.received, self.store)  # given the run's warnings in images()
+        self.reception: Optional[Reception] = None
 
     @property
     def source(self) -> Endpoint:
@@ -37,9 +42,17 @@ class DiskToMirror(IntoRegistry):
 
     def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
         """What the shipments carry; the ISC that made the newest one is the run's config from here on."""
-        received = receive_shipments(self.from_dir, self.store, say)
+        self.received = Received(self.workspace.received, self.store, warn)
+        self.reception = receive_shipments(self.from_dir, self.store, self.received, say)
         if self.options.config is not None:
             warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
-        self.config_path = self.store.root / received[-1].isc
-        images = shipment_images(received)
+        shipments = self.reception.shipments
+        self.config_path = self.store.root / shipments[-1].isc
+        images = shipment_images(shipments)
         return [image for image in images if not (self.options.remove_signatures and image.signs)]
+
+    def deliver(self, records: List[ImageRecord], config: Optional[ImageSetConfiguration], say: Say,
+                warn: Say) -> None:
+        super().deliver(records, config, say, warn)
+        if self.reception is not None:
+            record_received(self.reception, records, self.received, say)

@@ -1,10 +1,15 @@
-"""Mirror to disk: from the registries into DEST/store, then a shipment of archives in DEST."""
+"""Mirror to disk: from the registries into DEST/store, then a shipment of archives in DEST.
+
+What was shipped is kept in DEST/history, with the store it was shipped from:
+a run from any working directory ships only what no earlier shipment carried.
+"""
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional
 
-from skomirror.airgap.shipments import History
+from skomirror.airgap.history import History
 from skomirror.airgap.shipping import check_space_for_disk_run, ship
+from skomirror.collectors.types import CollectedImage
 from skomirror.config.model import ImageSetConfiguration
 from skomirror.endpoints.contract import Endpoint
 from skomirror.endpoints.registry import RegistryEndpoint
@@ -24,6 +29,7 @@ class MirrorToDisk(Workflow):
         super().__init__(options, workspace, destination)
         self.archive_dir: Path = destination.path
         self.store = Store(destination.path / "store")
+        self.history = self._history()
 
     @property
     def source(self) -> Endpoint:
@@ -41,9 +47,13 @@ class MirrorToDisk(Workflow):
     def release_store(self) -> Store:
         return self.store  # payloads and the graph image travel in the shipment
 
-    @property
-    def history(self) -> History:
-        return History(self.workspace.history)
+    def _history(self, warn: Optional[Say] = None) -> History:
+        """DEST/history; what an earlier skomirror kept in the workspace is read until then."""
+        return History(self.archive_dir, warn, legacy=self.workspace.history, store=self.store)
+
+    def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
+        self.history = self._history(warn)
+        return from_config()
 
     def registry_sides(self) -> List[RegistrySide]:
         return [self.source_side()]

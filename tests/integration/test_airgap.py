@@ -10,7 +10,7 @@ from typing import Dict, List
 
 import pytest
 
-from skomirror.airgap.archive import sha256_of
+from skomirror.airgap.unpacking import sha256_of
 from skomirror.airgap.space import FREE_SPACE_OVERRIDE
 from testkit.images import Index, make_index, make_layer, simple_image
 from testkit.registry import Registry
@@ -171,7 +171,7 @@ def test_a_crafted_tar_with_escaping_members_is_refused(tmp_path, registries):
     usb.mkdir()
     part = usb / "mirror_000001.tar"
     with tarfile.open(part, "w") as tar:
-        for name in ("blobs/sha256/harmless", "../../escaped-by-dots", str(tmp_path / "escaped-absolute")):
+        for name in ("skomirror/shipment-0001/isc.yaml", "../../escaped-by-dots", str(tmp_path / "escaped-absolute")):
             info = tarfile.TarInfo(name)
             info.size = 5
             tar.addfile(info, io.BytesIO(b"owned"))

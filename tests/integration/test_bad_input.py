@@ -61,8 +61,9 @@ def corrupt_archive(tmp: Path) -> Dict[str, str]:
     usb.mkdir()
     (usb / "mirror_000001.tar").write_bytes(b"not the bytes the manifest promised" * 100)
     (usb / "mirror_shipment_0001.json").write_text(json.dumps({
-        "format": "skomirror.shipment/v1", "id": 1, "created": "2026-11-28T00:00:00Z", "basedOn": [], "isc": "",
-        "images": [], "blobs": [], "parts": [{"name": "mirror_000001.tar", "size": 3500, "sha256": "0" * 64}]}))
+        "format": "skomirror.shipment/v1", "id": 1, "created": "2026-11-28T00:00:00Z", "basedOn": [],
+        "isc": "skomirror/shipment-0001/isc.yaml", "images": [], "blobs": [],
+        "parts": [{"name": "mirror_000001.tar", "size": 3500, "sha256": "0" * 64}]}))
     return {}
 
 

@@ -1,13 +1,7 @@
-import io
-import tarfile
-from datetime import date
 from pathlib import Path
 
-import pytest
-
-from skomirror.airgap.archive import (RECORD, Entry, UnsafeArchive, check_members, check_parts, extract_part, group_entries,
-                               member_bytes, write_part)
-from skomirror.airgap.shipments import History, Shipment
+from skomirror.airgap.archive import RECORD, Entry, group_entries, member_bytes, write_part
+from skomirror.airgap.unpacking import check_parts
 
 
 def files(tmp_path: Path, sizes) -> list:
@@ -63,76 +57,7 @@ def test_check_parts_names_missing_truncated_and_corrupt_parts(tmp_path):
                                                 f"(truncated?)"]
 
 
-def crafted(tmp_path: Path, members) -> Path:
-    path = tmp_path / "evil.tar"
-    with tarfile.open(path, "w") as tar:
-        for name, kind in members:
-            info = tarfile.TarInfo(name)
-            if kind == "file":
-                info.size = 4
-                tar.addfile(info, io.BytesIO(b"evil"))
-            else:
-                info.type = {"symlink": tarfile.SYMTYPE, "hardlink": tarfile.LNKTYPE, "fifo": tarfile.FIFOTYPE}[kind]
-                info.linkname = "/etc/passwd"
-                tar.addfile(info)
-    return path
-
-
-@pytest.mark.parametrize("members, reason", [
-    ([("blobs/ok", "file"), ("../../escaped", "file")], "would be written outside"),
-    ([("/tmp/absolute-escape", "file")], "would be written outside"),
-    ([("blobs/../../x", "file")], "would be written outside"),
-    ([("blobs/link", "symlink")], "links and special files"),
-    ([("blobs/hard", "hardlink")], "links and special files"),
-    ([("blobs/pipe", "fifo")], "links and special files"),
-])
-def test_unsafe_members_are_refused_before_anything_is_written(tmp_path, members, reason):
-    part = crafted(tmp_path, members)
-    target = tmp_path / "target"
-    target.mkdir()
-    with pytest.raises(UnsafeArchive, match=reason):
-        check_members([part])
-    with pytest.raises(UnsafeArchive, match=reason):
-        extract_part(part, target)
-    assert list(target.iterdir()) == []
-    assert not (tmp_path.parent / "escaped").exists() and not Path("/tmp/absolute-escape").exists()
-
-
-def test_a_symlinked_directory_in_the_target_cannot_be_used_to_escape(tmp_path):
-    target, outside = tmp_path / "target", tmp_path / "outside"
-    target.mkdir()
-    outside.mkdir()
-    (target / "blobs").symlink_to(outside)
-    part = crafted(tmp_path, [("blobs/file", "file")])
-    with pytest.raises(UnsafeArchive, match="resolves outside"):
-        extract_part(part, target)
-    assert list(outside.iterdir()) == []
-
-
-def test_extraction_writes_files(tmp_path):
-    entries = files(tmp_path, [3, 5])
-    part = write_part(tmp_path, 1, entries)
-    target = tmp_path / "target"
-    assert extract_part(tmp_path / part.name, target) == 2
-    assert (target / entries[1].arcname).read_bytes() == entries[1].path.read_bytes()
-
-
-def shipment(number: int, created: str, blobs, parts=()) -> Shipment:
-    from skomirror.airgap.archive import Part
-    return Shipment(number, created, [Part(f"mirror_{p:06d}.tar", 1, "0") for p in parts], list(blobs), [])
-
-
-def test_history_counts_shipped_blobs_and_since_leaves_newer_shipments_out(tmp_path):
-    history = History(tmp_path / "history")
-    history.record(shipment(1, "2026-11-01T10:00:00Z", ["a", "b"], [1, 2]))
-    history.record(shipment(2, "2026-11-20T10:00:00Z", ["c"], [3]))
-    assert history.shipped() == {1: {"a", "b"}, 2: {"c"}}
-    assert history.shipped(since=date(2026, 11, 20)) == {1: {"a", "b"}}
-    assert history.next_numbers(tmp_path / "nowhere") == (3, 4)
-
-
-def test_next_numbers_also_look_at_the_archive_directory(tmp_path):
-    archive = tmp_path / "archive"
-    archive.mkdir()
-    (archive / "mirror_shipment_0007.json").write_text(shipment(7, "2026-11-01T10:00:00Z", [], [10, 11]).to_json())
-    assert History(tmp_path / "history").next_numbers(archive) == (8, 12)
+def test_a_part_declares_its_file_count_and_bytes(tmp_path):
+    part = write_part(tmp_path, 1, files(tmp_path, [3, 5, 0]))
+    assert (part.files, part.file_bytes) == (3, 8)
+    assert part.to_json()["files"] == 3 and part.to_json()["fileBytes"] == 8
