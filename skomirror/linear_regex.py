@@ -9,11 +9,12 @@ greedy and lazy repeats are the same and groups capture nothing.
 
 Refused, because they need backtracking: backreferences, lookahead and lookbehind, conditional groups, atomic
 groups and possessive repeats. Go's regexp has none of them either, and it refuses repeat counts above 1000 and
-expressions that expand too far, as this does.
+expressions that expand too far (this does at 10,000 steps).
 """
 
 import functools
 import threading
+import warnings
 from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Tuple, Union
 
 try:  # Python >= 3.11
@@ -155,8 +156,8 @@ class _Compiler:
 
     def emit(self, *instruction) -> int:
         if len(self.code) >= MAX_PROGRAM:
-            raise PatternError(f"it expands to more than {MAX_PROGRAM:,} steps, which Go's regexp refuses as too "
-                               f"large too; use fewer or smaller counted repeats ({{n}})")
+            raise PatternError(f"it expands to more than {MAX_PROGRAM:,} steps; use fewer or smaller counted "
+                               f"repeats ({{n}})")
         self.code.append(instruction)
         return len(self.code) - 1
 
@@ -237,7 +238,12 @@ class LinearPattern:
     def __init__(self, pattern: str):
         self.pattern = pattern
         try:
-            parsed = _sre_parse.parse(pattern)
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", FutureWarning)  # re's "possible nested set": Go's [[:alpha:]]
+                parsed = _sre_parse.parse(pattern)
+        except FutureWarning as warning:
+            raise PatternError(f"{warning}: [[ is a POSIX class in Go's syntax ([[:alpha:]]) but not in "
+                               f"Python's; write the class out ([a-zA-Z]) or escape the [", malformed=True) from None
         except _sre.error as exc:
             where = f" at position {exc.pos}" if exc.pos is not None else ""
             raise PatternError(f"{exc.msg}{where}", malformed=True) from None

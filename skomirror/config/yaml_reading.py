@@ -1,7 +1,7 @@
 """YAML read defensively: bounded before it is built, every tag taken, every problem one short line.
 
 An ISC is a few kilobytes, but a file of 6 KB whose aliases repeat each other (`packages: *p` in every
-operator, `channels: *c` in every package) expands to a million values, and walking them took minutes. So the
+operator, `channels: *c` in every package) expanded to 660,000 values, and walking them took 10 s. So the
 parser's events are counted first, without building anything: nesting depth, and the values the document
 would have once every alias is expanded (an alias counts all that its anchor holds). Past the limits the file
 is refused at the line where it crossed them, in a few milliseconds; only then is the node tree composed.

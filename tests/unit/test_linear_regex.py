@@ -88,6 +88,8 @@ def test_backtracking_patterns_finish_at_once():
     (r"a{1001}", "a repeat count above 1000"),
     (r"(a{1000}){1000}", f"it expands to more than {MAX_PROGRAM:,} steps"),
     (r"(unclosed", "missing ), unterminated subpattern at position 0"),
+    (r"^quay\.io/[[:alpha:]]+", "Possible nested set at position 11: [[ is a POSIX class in Go's syntax"),
+    (r"\z", "bad escape \\z at position 0"),
 ])
 def test_what_needs_backtracking_is_refused_with_what_to_write_instead(pattern, reason):
     with pytest.raises(PatternError) as refused:
