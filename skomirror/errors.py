@@ -29,3 +29,19 @@ class ConfigError(SkomirrorError):
 
 class InvalidReference(ValueError):
     """An image reference that does not parse; the message says why."""
+
+
+def cut(text: str, limit: int = 60) -> str:
+    """`text` cut in the middle past `limit` characters: a megabyte of YAML must not make a megabyte of message."""
+    if len(text) <= limit:
+        return text
+    keep = max(8, (limit - 20) // 2)
+    return f"{text[:keep]}…({len(text):,} characters)…{text[-keep:]}"
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value quoted for an error line, cut (the location, written before it, never is)."""
+    try:
+        return cut(repr(value) if isinstance(value, str) else str(value), limit)
+    except ValueError:  # an integer past Python's digit limit for str()
+        return f"a number of {len(format(value, 'x')) * 1.2:,.0f} or so digits"

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Tuple
 
-from skomirror.errors import InvalidReference
+from skomirror.errors import InvalidReference, cut, shown
 
 DOCKER_TRANSPORT = "docker://"
 OCI_TRANSPORT = "oci://"  # a catalog kept in a local OCI layout (operators[].catalog only)
 DEFAULT_REGISTRY = "docker.io"  # containers/image's defaultDomain, where short names are pulled from
 _LEGACY_DEFAULT_REGISTRY = "index.docker.io"
 _OFFICIAL_NAMESPACE = "library"  # single-component names on docker.io live under library/
+NAME_TOTAL_LENGTH_MAX = 255  # distribution's limit on host and path together, as written
 
 _PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*\Z")
 _DOMAIN_LABEL = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
@@ -44,10 +45,10 @@ def looks_like_registry(component: str) -> bool:
 def check_digest(digest: str) -> str:
     match = _DIGEST.match(digest)
     if not match:
-        raise InvalidReference(f"invalid digest {digest!r} (expected sha256:<64 hex>)")
+        raise InvalidReference(f"invalid digest {shown(digest)} (expected sha256:<64 hex>)")
     expected = _DIGEST_LENGTHS.get(match["algorithm"])
     if expected and len(match["hex"]) != expected:
-        raise InvalidReference(f"invalid digest {digest!r}: {match['algorithm']} needs {expected} hex digits")
+        raise InvalidReference(f"invalid digest {shown(digest)}: {match['algorithm']} needs {expected} hex digits")
     return digest
 
 
@@ -57,20 +58,20 @@ def check_repository_path(path: str) -> str:
         raise InvalidReference("empty repository path")
     for component in path.split("/"):
         if not _PATH_COMPONENT.match(component):
-            raise InvalidReference(
-                f"invalid repository path component {component!r} (lowercase letters, digits, and . _ - separators)")
+            raise InvalidReference(f"invalid repository path component {shown(component)} (lowercase letters, "
+                                   f"digits, and . _ - separators)")
     return path
 
 
 def check_registry_host(host: str) -> str:
     if not _DOMAIN.match(host):
-        raise InvalidReference(f"{host!r} is not a registry host[:port]")
+        raise InvalidReference(f"{shown(host)} is not a registry host[:port]")
     return host
 
 
 def check_tag(tag: str) -> str:
     if not _TAG.match(tag):
-        raise InvalidReference(f"invalid tag {tag!r} (at most 128 characters of letters, digits, _ . -)")
+        raise InvalidReference(f"invalid tag {shown(tag)} (at most 128 characters of letters, digits, _ . -)")
     return tag
 
 
@@ -118,9 +119,10 @@ class ImageRef:
             text = text[len(DOCKER_TRANSPORT):]
         elif "://" in text:
             transport = text.split("://", 1)[0]
-            raise InvalidReference(f"unsupported transport {transport}:// in {original!r} (only docker:// images)")
+            raise InvalidReference(f"unsupported transport {cut(transport, 20)}:// in {shown(original)} "
+                                   f"(only docker:// images)")
         if not text or text != text.strip():
-            raise InvalidReference(f"{original!r} is not an image reference")
+            raise InvalidReference(f"{shown(original)} is not an image reference")
 
         name, digest = text, None
         if "@" in text:
@@ -133,9 +135,12 @@ class ImageRef:
             name, tag = name[:colon], name[colon + 1:]
             check_tag(tag)
 
+        if len(name) > NAME_TOTAL_LENGTH_MAX:
+            raise InvalidReference(f"{shown(original)} has a name of {len(name):,} characters; a registry takes at "
+                                   f"most {NAME_TOTAL_LENGTH_MAX}")
         registry, path, mirror_path = locate(name)
         if require_tag_or_digest and tag is None and digest is None:
-            raise InvalidReference(f"{original!r} has no tag or digest; add :tag or @sha256:<digest>")
+            raise InvalidReference(f"{shown(original)} has no tag or digest; add :tag or @sha256:<digest>")
         return cls(registry, path, tag, digest, None if mirror_path == path else mirror_path)
 
     @property

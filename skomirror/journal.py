@@ -5,14 +5,74 @@ never ends (killed, power lost). Runs that did not complete form a series: a
 rerun after one of them trusts the series' entries, but only after checking
 the destination (so the source of a finished image need not be read again).
 A completed run ends the series, so the next run re-reads tag sources.
+
+A journal is only a shortcut, so a damaged one (not JSON, not UTF-8, a key
+missing or of the wrong type) is never an error: it is set aside under
+another name, with a warning, and the run trusts what the destination holds.
+The one damage a crash leaves, a last line cut short, is expected and skipped.
 """
 
 import json
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
+from skomirror.errors import InvalidReference, SkomirrorError, cut
+from skomirror.imageref import check_digest
 from skomirror.records import ImageRecord, Status
+
+_STATUSES = {status.value for status in Status}
+_REQUIRED = {  # what the readers below use, per event
+    "run-start": {"run": str},
+    "run-end": {"run": str, "complete": bool},
+    "image": {"run": str, "series": str, "source": str, "destination": str, "status": str},
+}
+
+
+class DamagedJournal(ValueError):
+    """What is wrong with a journal, for the warning."""
+
+
+def _checked(line: str, number: int) -> dict:
+    try:
+        entry = json.loads(line)
+    except (ValueError, RecursionError):
+        raise DamagedJournal(f"line {number} is not JSON") from None
+    if not isinstance(entry, dict):
+        raise DamagedJournal(f"line {number} is not a JSON object")
+    required = _REQUIRED.get(entry.get("event")) if isinstance(entry.get("event"), str) else None
+    if required is None:
+        raise DamagedJournal(f"line {number}: event is not one of {', '.join(_REQUIRED)}")
+    for key, kind in required.items():
+        if not isinstance(entry.get(key), kind):
+            raise DamagedJournal(f"line {number}: {key} is {'missing' if key not in entry else 'of the wrong type'}")
+    if entry["event"] == "run-start" and not isinstance(entry.get("series", ""), str):
+        raise DamagedJournal(f"line {number}: series is of the wrong type")
+    if entry["event"] == "image":
+        if entry["status"] not in _STATUSES:
+            raise DamagedJournal(f"line {number}: status {cut(entry['status'], 20)!r} is not one of "
+                                 f"{', '.join(sorted(_STATUSES))}")
+        digest = entry.get("digest")
+        try:
+            if digest is not None:
+                check_digest(digest)
+        except (InvalidReference, TypeError):
+            raise DamagedJournal(f"line {number}: digest is not a digest") from None
+    return entry
+
+
+def read_entries(text: str) -> Tuple[List[dict], bool]:
+    """The entries of a journal's text, and whether its last line was cut short by a crash (and skipped)."""
+    lines = text.split("\n")
+    complete, last = lines[:-1], lines[-1]
+    entries = [_checked(line, number) for number, line in enumerate(complete, 1) if line.strip()]
+    try:
+        json.loads(last or "null")
+    except (ValueError, RecursionError):
+        return entries, True
+    if last.strip():  # whole, only its newline missing: read as any other line
+        entries.append(_checked(last, len(lines)))
+    return entries, False
 
 
 class Journal:
@@ -20,22 +80,46 @@ class Journal:
         self.path = path
         self.run_id = run_id
         self.series = run_id
+        self.warnings: List[str] = []  # one line each, for the run to print and keep in results.json
         self._entries: List[dict] = []
-        if path.exists():
-            for line in path.read_text().splitlines():
-                try:
-                    self._entries.append(json.loads(line))
-                except ValueError:
-                    continue  # a line torn by a crash
-        last_start = next((e for e in reversed(self._entries) if e.get("event") == "run-start"), None)
+        self._cut_at: Optional[int] = None  # the last line was cut short: cut it off before the next entry
+        if path.exists() or path.is_symlink():
+            self._read()
+        last_start = next((e for e in reversed(self._entries) if e["event"] == "run-start"), None)
         if last_start is not None:
-            ended = [e for e in self._entries if e.get("event") == "run-end" and e.get("run") == last_start["run"]]
-            if not ended or not ended[-1].get("complete"):
+            ended = [e for e in self._entries if e["event"] == "run-end" and e["run"] == last_start["run"]]
+            if not ended or not ended[-1]["complete"]:
                 self.series = last_start.get("series", last_start["run"])
+
+    def _read(self) -> None:
+        try:
+            data = self.path.read_bytes()
+            text = data.decode("utf-8")
+            self._entries, torn = read_entries(text)
+            if torn:
+                self._cut_at = data.rfind(b"\n") + 1
+        except (OSError, UnicodeDecodeError, DamagedJournal) as exc:
+            problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else \
+                "not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else str(exc)
+            self._set_aside(problem)
+
+    def _set_aside(self, problem: str) -> None:
+        aside = self.path.with_name(f"{self.path.name}.damaged-{self.run_id}")
+        try:
+            self.path.rename(aside)
+        except OSError as exc:
+            raise SkomirrorError(f"{self.path}: damaged ({problem}) and cannot be set aside: "
+                                 f"{exc.strerror or exc}; move it away and run again") from None
+        self._entries = []
+        self.warnings.append(f"{self.path}: damaged ({problem}); set aside as {aside.name}: this run checks "
+                             f"every image at the destination instead of trusting the journal")
 
     def _append(self, entry: dict) -> None:
         """One write per line, flushed: the line is safe from a crash of skomirror the moment it returns."""
         with open(self.path, "a") as handle:
+            if self._cut_at is not None:
+                handle.truncate(self._cut_at)
+                self._cut_at = None
             handle.write(json.dumps(entry) + "\n")
 
     def begin(self) -> None:
@@ -53,8 +137,8 @@ class Journal:
         """Images the current series finished: destination -> its entry (the last one wins)."""
         done: Dict[str, dict] = {}
         for entry in self._entries:
-            if entry.get("event") == "image" and entry.get("series") == self.series:
-                if entry.get("status") in (Status.COPIED, Status.SKIPPED) and entry.get("digest"):
+            if entry["event"] == "image" and entry["series"] == self.series:
+                if entry["status"] in (Status.COPIED, Status.SKIPPED) and entry.get("digest"):
                     done[entry["destination"]] = entry
                 else:
                     done.pop(entry["destination"], None)
@@ -62,10 +146,10 @@ class Journal:
 
     def failed_last_time(self) -> Optional[Set[str]]:
         """Destinations the previous run failed or left unfinished; None when there was no previous run."""
-        runs = [e["run"] for e in self._entries if e.get("event") == "run-start"]
+        runs = [e["run"] for e in self._entries if e["event"] == "run-start"]
         if not runs:
             return None
         last = runs[-1]
         finished = {e["destination"]: e["status"] for e in self._entries
-                    if e.get("event") == "image" and e.get("run") == last}
+                    if e["event"] == "image" and e["run"] == last}
         return {destination for destination, status in finished.items() if status in (Status.FAILED, Status.INTERRUPTED)}

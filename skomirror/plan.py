@@ -6,7 +6,6 @@ run would do.
 """
 
 import dataclasses
-import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Sequence, Tuple
 
@@ -14,6 +13,7 @@ from skomirror.collectors.types import CollectedImage
 from skomirror.config.model import BlockedImage
 from skomirror.errors import ConfigError
 from skomirror.endpoints.contract import Endpoint
+from skomirror.linear_regex import compile_pattern
 from skomirror.naming import mirror_name
 from skomirror.planned import PlannedImage
 
@@ -32,10 +32,11 @@ class Plan:
 
 
 def _blocking_pattern(origin: str, destination: str, blocked: Sequence[BlockedImage]):
-    """oc-mirror matches each blockedImages regexp (unanchored) against origin and destination."""
+    """oc-mirror v2 searches each blockedImages regexp (unanchored) in the origin and in the destination, without
+    their transport; in linear time, as Go's regexp does (skomirror.linear_regex)."""
     candidates = (origin.split("://", 1)[-1], destination.split("://", 1)[-1])
     for pattern in blocked:
-        if any(re.search(pattern.name, candidate) for candidate in candidates):
+        if any(compile_pattern(pattern.name).search(candidate) for candidate in candidates):
             return pattern
     return None
 

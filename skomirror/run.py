@@ -285,7 +285,7 @@ def _run(job: Run, info: RunInfo) -> int:
     started = time.monotonic()
     try:
         with signals_interrupt():
-            info.warnings = (list(job.config.warnings) if job.config else []) + \
+            info.warnings = (list(job.config.warnings) if job.config else []) + job.journal.warnings + \
                 job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings()
             for message in info.warnings:
                 warn(message)

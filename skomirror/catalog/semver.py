@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from functools import total_ordering
 from typing import Optional, Tuple, Union
 
+from skomirror.errors import shown
+
 _VERSION = re.compile(r"v?(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?(?:\+([0-9A-Za-z.-]+))?\Z")
 
 
@@ -35,7 +37,7 @@ class Version:
     def parse(cls, text: str) -> "Version":
         match = _VERSION.match(text.strip())
         if not match:
-            raise InvalidVersion(f"{text!r} is not a semantic version")
+            raise InvalidVersion(f"{shown(text)} is not a semantic version")
         major, minor, patch, prerelease, _build = match.groups()
         return cls(int(major), int(minor or 0), int(patch or 0), tuple(prerelease.split(".")) if prerelease else (),
                    text)

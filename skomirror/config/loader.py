@@ -14,7 +14,9 @@ kept on the configuration and passed to `warn`.
 """
 
 import dataclasses
+import datetime
 import difflib
+import functools
 import typing
 from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
@@ -24,12 +26,15 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from skomirror.config.model import (API_VERSIONS, DELETE_KIND, KIND, DeleteImageSetConfiguration,
                                     ImageSetConfiguration, Operator, Where)
-from skomirror.errors import ConfigError, InvalidReference
+from skomirror.config.yaml_reading import (ValueProblem, collection_tag_warning, compose_documents, read_text,
+                                           safe_load, scalar_value, yaml_problem)
+from skomirror.errors import ConfigError, InvalidReference, cut, shown
 from skomirror.imageref import ImageRef, OciLayoutRef, is_oci_layout
 from skomirror.naming import oci_catalog_name
 
+__all__ = ["catalog_source_template_problem", "load_config", "yaml_problem"]
+
 _NULL_TAG = "tag:yaml.org,2002:null"
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: same nodes and marks, much faster
 _TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false"}
 _NODE_NAMES = {MappingNode: "a mapping", SequenceNode: "a list", ScalarNode: "a value"}
 
@@ -38,12 +43,7 @@ def load_config(path: Path, warn: Optional[Callable[[str], None]] = None,
                 kind: str = KIND) -> ImageSetConfiguration:
     """With kind DELETE_KIND, a DeleteImageSetConfiguration, its `delete` read as the `mirror` of the result."""
     name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{name}: cannot read the {kind}: "
-                          f"{getattr(exc, 'strerror', None) or exc}") from None
-    root = _the_document(name, text)
+    root = _the_document(name, read_text(path, kind))
     builder = _Builder(name, _check_header(name, root, kind))
     if kind == DELETE_KIND:
         config = _as_image_set(builder.build(DeleteImageSetConfiguration, root, ""))
@@ -57,20 +57,9 @@ def load_config(path: Path, warn: Optional[Callable[[str], None]] = None,
     return config
 
 
-def yaml_problem(exc: yaml.YAMLError, name: str) -> str:
-    """One line for a YAML error: `isc.yaml:5:1: malformed YAML: <problem>`."""
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
-    problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or str(exc).replace("\n", " ")
-    return f"{where}: malformed YAML: {problem}"
-
-
 def _the_document(name: str, text: str) -> MappingNode:
     """The one YAML document with content. oc-mirror reads the first and drops the others unread: refused here."""
-    try:
-        documents = [node for node in yaml.compose_all(text, Loader=_LOADER) if not _is_null(node)]
-    except yaml.YAMLError as exc:
-        raise ConfigError(yaml_problem(exc, name)) from None
+    documents = [node for node in compose_documents(name, text) if not _is_null(node)]
     if not documents:
         raise ConfigError(f"{name}: the file is empty; expected an ImageSetConfiguration")
     if len(documents) > 1:
@@ -106,10 +95,11 @@ def _check_header(name: str, root: MappingNode, expected: str = KIND) -> str:
         raise ConfigError(f"{name}:{root.start_mark.line + 1}: kind: missing; expected kind: {expected}")
     kind_node = top["kind"][1]
     if not isinstance(kind_node, ScalarNode) or kind_node.value != expected:
-        shown = kind_node.value if isinstance(kind_node, ScalarNode) else "a non-string"
+        written = shown(kind_node.value) if isinstance(kind_node, ScalarNode) else "a non-string"
         hint = {DELETE_KIND: " (it is read by skomirror delete --generate)",
-                KIND: " (skomirror delete --generate reads a DeleteImageSetConfiguration)"}.get(shown, "")
-        raise ConfigError(f"{name}:{kind_node.start_mark.line + 1}: kind: unsupported kind {shown!r}{hint}; "
+                KIND: " (skomirror delete --generate reads a DeleteImageSetConfiguration)"}.get(
+            kind_node.value if isinstance(kind_node, ScalarNode) else "", "")
+        raise ConfigError(f"{name}:{kind_node.start_mark.line + 1}: kind: unsupported kind {written}{hint}; "
                           f"expected {expected}")
     if "apiversion" not in top:
         raise ConfigError(f"{name}:{root.start_mark.line + 1}: apiVersion: missing; expected one of "
@@ -118,7 +108,7 @@ def _check_header(name: str, root: MappingNode, expected: str = KIND) -> str:
     version = version_node.value if isinstance(version_node, ScalarNode) else None
     if version not in API_VERSIONS:
         raise ConfigError(f"{name}:{version_node.start_mark.line + 1}: apiVersion: unsupported apiVersion "
-                          f"{version!r}; expected one of {', '.join(API_VERSIONS)}")
+                          f"{shown(version)}; expected one of {', '.join(API_VERSIONS)}")
     return version
 
 
@@ -126,18 +116,21 @@ class _Builder:
     def __init__(self, file: str, api_version: str):
         self.file = file
         self.api_version = api_version
-        self.constructor = yaml.constructor.SafeConstructor()
         self.warnings: List[str] = []
 
     def fail(self, node: Node, path: str, message: str) -> typing.NoReturn:
         raise ConfigError(f"{self.file}:{node.start_mark.line + 1}: {path or '(top level)'}: {message}")
 
+    def warn(self, node: Node, path: str, message: str) -> None:
+        self.warnings.append(f"{self.file}:{node.start_mark.line + 1}: {path or '(top level)'}: {message}")
+
     def build(self, cls, node: Node, path: str):
         if not isinstance(node, MappingNode):
             self.fail(node, path, f"expected a mapping, got {_describe(node)}")
-        declared = {f.metadata["yaml"]: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
-        folded = {yaml_key.lower(): yaml_key for yaml_key in declared}
-        hints = typing.get_type_hints(cls)
+        tag_warning = collection_tag_warning(node)
+        if tag_warning:
+            self.warn(node, path, tag_warning)
+        declared, folded, hints = _schema(cls)
         values: Dict[str, object] = {}
         seen_on: Dict[str, Tuple[int, str]] = {}  # the declared key -> (its line, its spelling)
         for key_node, value_node in node.value:
@@ -146,7 +139,7 @@ class _Builder:
             written, line = key_node.value, key_node.start_mark.line + 1
             key = written if written in declared else folded.get(written.lower())
             if key is None:
-                self.fail(key_node, _join(path, written), _unknown_key_message(written, declared))
+                self.fail(key_node, _join(path, cut(written, 40)), _unknown_key_message(written, declared))
             if key in seen_on:
                 first_line, first_spelling = seen_on[key]
                 case = "" if first_spelling == written else f" as {first_spelling!r}; oc-mirror ignores the letter case"
@@ -179,8 +172,13 @@ class _Builder:
         if origin is list:
             if not isinstance(node, SequenceNode):
                 self.fail(node, path, f"expected a list, got {_describe(node)}")
+            tag_warning = collection_tag_warning(node)
+            if tag_warning:
+                self.warn(node, path, tag_warning)
             (item_hint,) = typing.get_args(hint)
-            return [self.value(item_hint, item, f"{path}[{index}]", metadata) for index, item in enumerate(node.value)]
+            item_metadata = {**metadata, "required": True}  # an entry of a list is never left out as null
+            return [self.value(item_hint, item, f"{path}[{index}]", item_metadata)
+                    for index, item in enumerate(node.value)]
         if dataclasses.is_dataclass(hint):
             return self.build(hint, node, path)
         return self.scalar(hint, node, path, metadata.get("check"))
@@ -188,17 +186,32 @@ class _Builder:
     def scalar(self, expected: type, node: Node, path: str, check) -> object:
         if not isinstance(node, ScalarNode):
             self.fail(node, path, f"expected {_TYPE_NAMES[expected]}, got {_describe(node)}")
-        value = self.constructor.construct_object(node)
+        try:
+            value = scalar_value(node, lambda message: self.warn(node, path, message))
+        except ValueProblem as problem:
+            self.fail(node, path, str(problem))
+        if expected is str and isinstance(value, bytes):  # !!binary: its bytes, as oc-mirror's decoder reads it
+            try:
+                value = value.decode("utf-8")
+            except UnicodeDecodeError:
+                self.fail(node, path, "expected a string, got !!binary bytes that are not UTF-8 text")
         type_ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if not type_ok:
             hint = ""
-            if expected is str and isinstance(value, (int, float)):
-                hint = f"; quote it: '{node.value}'"
+            if expected is str and isinstance(value, (int, float, datetime.date)) and not node.style:
+                hint = f"; quote it: '{cut(node.value)}'"
             self.fail(node, path, f"expected {_TYPE_NAMES[expected]}, got {_describe(node, value)}{hint}")
         problem: Optional[str] = check(value) if check else None
         if problem:
             self.fail(node, path, problem)
         return value
+
+
+@functools.lru_cache(maxsize=None)
+def _schema(cls) -> Tuple[dict, Dict[str, str], dict]:
+    """A dataclass's YAML keys, the same in lower case, and its type hints: read once, not once per mapping."""
+    declared = {f.metadata["yaml"]: f for f in dataclasses.fields(cls) if "yaml" in f.metadata}
+    return declared, {yaml_key.lower(): yaml_key for yaml_key in declared}, typing.get_type_hints(cls)
 
 
 def _join(path: str, key: str) -> str:
@@ -212,19 +225,19 @@ def _is_null(node: Node) -> bool:
 def _describe(node: Node, value: object = None) -> str:
     if isinstance(node, ScalarNode):
         if isinstance(value, bool):
-            return f"the boolean {node.value}"
+            return f"the boolean {cut(node.value)}"
         if isinstance(value, (int, float)):
-            return f"the number {node.value}"
+            return f"the number {cut(node.value)}"
         if _is_null(node):
             return "nothing (null)"
-        return f"{node.value!r}"
+        return shown(node.value)
     return _NODE_NAMES.get(type(node), "a value")
 
 
 def _unknown_key_message(key: str, declared: dict) -> str:
-    close = difflib.get_close_matches(key, list(declared), n=1)
+    close = difflib.get_close_matches(key, list(declared), n=1) if len(key) <= 100 else []
     suggestion = f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(declared)}"
-    return f"unknown key {key!r}{suggestion}"
+    return f"unknown key {shown(key, 40)}{suggestion}"
 
 
 # --- after the schema: v1's targetName, and the rules across entries ---
@@ -283,7 +296,7 @@ def _check_entries(config: ImageSetConfiguration, warnings: List[str]) -> None:
     mirror = config.mirror
     channel, first = _first_repeat(mirror.platform.channels if mirror.platform else [], lambda c: c.name)
     if channel:
-        raise ConfigError(f"{channel.where}: release channel {channel.name!r} is already listed on line "
+        raise ConfigError(f"{channel.where}: release channel {shown(channel.name)} is already listed on line "
                           f"{first.where.line}; list it once, with one version range")
     landed: Dict[str, Operator] = {}
     for operator in mirror.operators:
@@ -291,12 +304,13 @@ def _check_entries(config: ImageSetConfiguration, warnings: List[str]) -> None:
         if first is not operator:
             what = (f"is already listed on line {first.where.line}" if operator.catalog == first.catalog
                     else f"lands where the catalog on line {first.where.line} lands")
-            raise ConfigError(f"{operator.where}: catalog {operator.catalog!r} {what} (<DEST>/"
-                              f"{_catalog_destination(operator)}), and the cluster would see only one of them: merge "
-                              f"their packages into one entry, or give one a targetCatalog or targetTag")
+            landing = cut(_catalog_destination(operator), 100)
+            raise ConfigError(f"{operator.where}: catalog {shown(operator.catalog, 100)} {what} (<DEST>/{landing}), "
+                              f"and the cluster would see only one of them: merge their packages into one entry, or "
+                              f"give one a targetCatalog or targetTag")
         _check_operator(operator, warnings)
     for image, first in _repeats(mirror.additional_images, lambda i: (i.name, i.target_repo, i.target_tag)):
-        warnings.append(f"{image.where}: {image.name!r} is already listed on line {first.where.line}; "
+        warnings.append(f"{image.where}: {shown(image.name)} is already listed on line {first.where.line}; "
                         f"it is mirrored once")
     if config.storage_config is not None:
         warnings.append(f"{config.where.at('storageConfig')}: not used: skomirror keeps what it mirrored in its "
@@ -306,22 +320,23 @@ def _check_entries(config: ImageSetConfiguration, warnings: List[str]) -> None:
 def _check_operator(operator: Operator, warnings: List[str]) -> None:
     package, first = _first_repeat(operator.packages, lambda p: p.name)
     if package:
-        raise ConfigError(f"{package.where}: package {package.name!r} is already listed on line {first.where.line} "
-                          f"for catalog {operator.catalog}; list it once, with every channel it needs")
+        raise ConfigError(f"{package.where}: package {shown(package.name)} is already listed on line "
+                          f"{first.where.line} for catalog {cut(operator.catalog)}; list it once, with every channel "
+                          f"it needs")
     for package in operator.packages:
         channel, first = _first_repeat(package.channels, lambda c: c.name)
         if channel:
-            raise ConfigError(f"{channel.where}: channel {channel.name!r} of package {package.name!r} is already "
-                              f"listed on line {first.where.line}; list it once, with one version range")
+            raise ConfigError(f"{channel.where}: channel {shown(channel.name)} of package {shown(package.name)} is "
+                              f"already listed on line {first.where.line}; list it once, with one version range")
         for entry in [package] + list(package.channels):
             if entry.min_bundle:
                 raise ConfigError(f"{entry.where.at('minBundle')}: not supported by skomirror (oc-mirror v2 "
                                   f"dropped it too); write the bundle's version as minVersion")
         ranged = [channel for channel in package.channels if channel.min_version or channel.max_version]
         if ranged and (package.min_version or package.max_version):
-            raise ConfigError(f"{ranged[0].where}: channel {ranged[0].name!r} has a minVersion/maxVersion and so "
-                              f"has its package {package.name!r} (line {package.where.line}); oc-mirror refuses the "
-                              f"mix: put the range on the package or on its channels")
+            raise ConfigError(f"{ranged[0].where}: channel {shown(ranged[0].name)} has a minVersion/maxVersion and "
+                              f"so has its package {shown(package.name)} (line {package.where.line}); oc-mirror "
+                              f"refuses the mix: put the range on the package or on its channels")
     if operator.original_ref:
         warnings.append(f"{operator.where.at('originalRef')}: ignored, as oc-mirror has ignored it since 4.13")
     if operator.target_catalog_source_template:
@@ -343,13 +358,17 @@ def _check_template(operator: Operator) -> None:
     """A template that is there must be usable; a missing one is warned about where cluster resources are written
     (perhaps another machine), and a plain CatalogSource written instead, as oc-mirror does."""
     path = Path(operator.target_catalog_source_template)
-    if not path.is_file():
-        return
     try:
-        problem = catalog_source_template_problem(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot be read: {getattr(exc, 'strerror', None) or exc}"
+        if not path.is_file():
+            return
+    except OSError as exc:  # a name too long, say: the template cannot be there
+        raise ConfigError(f"{operator.where.at('targetCatalogSourceTemplate')}: {cut(str(path), 100)}: "
+                          f"{exc.strerror or exc}") from None
+    try:
+        problem = catalog_source_template_problem(safe_load(str(path), read_text(path, "template")))
+    except ConfigError as exc:
+        problem = str(exc)[len(str(path)):].lstrip(": ")  # its line, without the path again
     except yaml.YAMLError as exc:
-        problem = yaml_problem(exc, str(path))[len(str(path)):].lstrip(": ")  # its line, without the path again
+        problem = yaml_problem(exc, str(path))[len(str(path)):].lstrip(": ")
     if problem:
-        raise ConfigError(f"{operator.where.at('targetCatalogSourceTemplate')}: {path}: {problem}")
+        raise ConfigError(f"{operator.where.at('targetCatalogSourceTemplate')}: {cut(str(path), 100)}: {problem}")

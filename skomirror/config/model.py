@@ -5,13 +5,13 @@ scalars, a check. The loader walks these declarations, so the schema is
 written once and validation cannot drift from it.
 """
 
-import re
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
 from skomirror.catalog.semver import InvalidVersion, Version
-from skomirror.errors import InvalidReference
+from skomirror.errors import InvalidReference, shown
 from skomirror.imageref import ImageRef, OciLayoutRef, check_repository_path, check_tag, is_oci_layout
+from skomirror.linear_regex import PatternError, compile_pattern
 
 V1ALPHA2 = "mirror.openshift.io/v1alpha2"
 V2ALPHA1 = "mirror.openshift.io/v2alpha1"
@@ -104,16 +104,19 @@ def tag(value) -> Optional[str]:
 
 
 def regular_expression(value) -> Optional[str]:
+    """blockedImages: searched in linear time (skomirror.linear_regex), so what needs backtracking is refused."""
     try:
-        re.compile(value)
-    except re.error as exc:
-        return f"invalid regular expression {value!r}: {exc}"
+        compile_pattern(value)
+    except PatternError as exc:
+        if exc.malformed:
+            return f"invalid regular expression {shown(value)}: {exc}"
+        return f"the regular expression {shown(value)} cannot be used: {exc}"
     return None
 
 
 def one_of(*choices: str) -> Check:
     def check(value) -> Optional[str]:
-        return None if value in choices else f"{value!r} is not one of: {', '.join(choices)}"
+        return None if value in choices else f"{shown(value)} is not one of: {', '.join(choices)}"
     return check
 
 

@@ -67,6 +67,13 @@ def corrupt_archive(tmp: Path) -> Dict[str, str]:
     return {}
 
 
+def alias_bomb() -> str:
+    """Nine lines of nine aliases each: a billion values once expanded."""
+    lines = ['l0: &l0 ["x", "x", "x", "x", "x", "x", "x", "x", "x"]']
+    lines += [f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    return HEAD + "\n".join(lines) + "\nmirror:\n  additionalImages:\n  - name: SRC/a/b:1\n"
+
+
 UNWRITABLE = "/proc/skomirror-workspace" if os.geteuid() == 0 else "/skomirror-workspace-not-allowed"
 
 CASES = {
@@ -80,6 +87,11 @@ CASES = {
                                                      r"repository path component 'UPPER'"),
     "image without tag or digest": Case(HEAD + "mirror:\n  additionalImages:\n  - name: SRC/a/b\n", ["ISC", "DEST"],
                                         r"isc.yaml:5: mirror.additionalImages\[0\].name: .* has no tag or digest"),
+    "alias bomb": Case(alias_bomb(), ["ISC", "DEST"], r"isc.yaml:8:\d+: the YAML holds more than 100,000 values once "
+                                                      r"its aliases are expanded"),
+    "blockedImages needing backtracking": Case(ONE_IMAGE + "  blockedImages:\n  - name: '(a)\\1'\n", ["ISC", "DEST"],
+                                               r"isc.yaml:7: mirror.blockedImages\[0\].name: the regular expression "
+                                               r"'\(a\)\\\\1' cannot be used: a backreference"),
     "unsupported apiVersion": Case("kind: ImageSetConfiguration\napiVersion: v1\nmirror: {}\n", ["ISC", "DEST"],
                                    r"isc.yaml:2: apiVersion: unsupported apiVersion 'v1'"),
     "unsupported kind": Case("kind: ConfigMap\napiVersion: mirror.openshift.io/v2alpha1\nmirror: {}\n",
