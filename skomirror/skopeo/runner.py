@@ -56,11 +56,13 @@ class SkopeoRunner:
         side = "destination" if on_destination else "source"
         what = f"{purpose} {side} over http: {'HEAD' if head else 'GET'} {ref}"
         try:
-            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent)
+            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent,
+                                          note=lambda line: _note(log, line))
         except Unsupported as exc:
             _note(log, f"{what}: {exc}; asking skopeo")
             return None
-        _note(log, f"{what}: {answer.digest or 'not found'}")
+        where = f" (from {answer.origin}, as registries.conf says)" if answer.origin else ""
+        _note(log, f"{what}{where}: {answer.digest or 'not found'}")
         return answer
 
     def manifest_digest(self, reference: str, on_destination: bool, log: Path,
@@ -77,7 +79,7 @@ class SkopeoRunner:
             raise
 
     def manifest(self, reference: str, log: Path, retry: Optional[RetryPolicy] = None) -> bytes:
-        """A source manifest's bytes; a 404 over HTTP is left to skopeo, which knows registries.conf mirrors."""
+        """A source manifest's bytes; a 404 over HTTP is left to skopeo, whose error says why."""
         digest = ImageRef.parse(reference).digest
         if digest and digest in self.manifests:
             return self.manifests[digest]
