@@ -12,7 +12,7 @@ from typing import Dict, List
 
 from skomirror.registry.client import CONNECT_TIMEOUT, LEARNED
 from testkit.images import simple_image
-from testkit.registry import Credentials, write_authfile
+from testkit.registry import Credentials, make_tls_files, write_authfile
 from testkit.tlssilent import TlsSilentProxy
 from tests.integration.conftest import results, skomirror, skopeo_digest, statuses, write_isc
 
@@ -111,6 +111,22 @@ def test_credentials_in_the_runtime_auth_file_serve_the_http_survey(tmp_path, re
         assert skopeo_digest(f"{destination.host}/{repository}:1") == digest
     assert_surveyed_over_http_only(run_logs(tmp_path, tmp_path / "skomirror-workspace"))
     assert "s3cret-runtime-pw" not in result.stdout + result.stderr
+
+
+def test_a_ca_in_the_users_certs_d_serves_survey_and_copies_without_flags(tmp_path, registries, destination):
+    tls = make_tls_files(tmp_path / "tls")
+    source = registries("tls-source", tls=tls)
+    digest = source.push("tls/app", "1", simple_image("certs.d"))
+    environ = isolated(tmp_path)
+    certs = Path(environ["HOME"]) / ".config/containers/certs.d" / source.host
+    certs.mkdir(parents=True)
+    (certs / "ca.crt").write_bytes(tls.ca_cert.read_bytes())
+    isc = write_isc(tmp_path / "isc.yaml", [f"{source.host}/tls/app:1"])
+    result = skomirror("--dest-tls-verify=false", str(isc), f"docker://{destination.host}", cwd=tmp_path,
+                       env=environ, insecure=False)  # the source is verified, against the CA in certs.d only
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert skopeo_digest(f"{destination.host}/tls/app:1") == digest
+    assert_surveyed_over_http_only(run_logs(tmp_path, tmp_path / "skomirror-workspace"))
 
 
 def test_plain_http_behind_a_silent_tls_port_is_waited_for_once(tmp_path, registries, destination):
