@@ -30,6 +30,7 @@ from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress
 from skomirror.records import FailureKind, FetchResult, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
 from skomirror.report_html import report_html
+from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.reports import dry_run_report
 from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
@@ -77,11 +78,13 @@ class Run:
         self.config = load_config(options.config, kind=options.config_kind) if options.config else None
         if options.authfile is not None:
             check_authfile(options.authfile)
-        self.skopeo = Skopeo.locate(options.skopeo_binary)
+        self.registries = RegistriesConf.load()  # read once, by the survey and (through skopeo) the copies
+        self.skopeo = Skopeo.locate(options.skopeo_binary, self.registries.explicit)
         self.workspace.prepare()
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
-        client = RegistryClient(options.source_access, options.destination_access, options.authfile)
+        client = RegistryClient(options.source_access, options.destination_access, options.authfile,
+                                self.registries)
         self.runner = SkopeoRunner(self.skopeo, ChildProcesses(options.stall_timeout), settings, options.retry,
                                    client)
         self.executors: List[Executor] = []
@@ -286,7 +289,7 @@ def _run(job: Run, info: RunInfo) -> int:
     try:
         with signals_interrupt():
             info.warnings = (list(job.config.warnings) if job.config else []) + job.journal.warnings + \
-                job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings()
+                job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings() + job.registries.warnings
             for message in info.warnings:
                 warn(message)
             images = job.collect()

@@ -3,210 +3,306 @@
 A `skopeo inspect` process costs ~18 ms of CPU (55 per second on two cores);
 an HTTP request on a kept-alive connection costs a fraction of that, which is
 what makes a no-op rerun of thousands of images take seconds. Copies stay
-with skopeo. This client handles the plain cases (anonymous, basic or bearer
-auth from the auth file, TLS with or without verification, a certificate
-directory) and gives up on anything else with `Unsupported`, so that the
+with skopeo, so this client follows the host configuration skopeo follows:
+registries.conf (`registries_conf.py`: rewrites, mirrors in order, blocked,
+insecure), the auth files (`auth.py`) and certs.d (`tls.py`). Which scheme a
+host speaks is learned once per run, as skopeo learns it (HTTPS first, plain
+HTTP only where TLS verification is off), with timeouts of seconds for the
+connection and handshake. Anything else raises `Unsupported`, so that the
 caller asks skopeo instead: skopeo stays the authority on errors.
 """
 
-import base64
 import hashlib
 import http.client
 import json
+import os
 import re
+import socket
 import ssl
 import threading
+import time
 import urllib.parse
+from base64 import b64encode
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Tuple
 
+from skomirror.errors import InvalidReference
+from skomirror.imageref import locate
 from skomirror.manifests import DOCKER_LIST, DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
+from skomirror.registry.auth import AuthFiles, Credentials, CredentialsElsewhere
+from skomirror.registry.registries_conf import PullSource, RegistriesConf
+from skomirror.registry.tls import TlsSetupError, cert_dir_for, tls_context
 from skomirror.skopeo.command import RegistryAccess
 
 ACCEPT = ", ".join([OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST,
                     "application/vnd.docker.distribution.manifest.v1+prettyjws"])
+CONNECT_TIMEOUT = 10.0  # seconds for the TCP connection plus the TLS handshake (Go's TLSHandshakeTimeout)
+READ_TIMEOUT = 60.0  # seconds of silence while an answer comes: a large manifest list over a slow link
+UNREACHABLE_FOR = 60.0  # a host that answered on no scheme is not asked again for this long
+LEARNED = "used for the rest of the run"  # ends the log note of a scheme learned the slow way
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+_DOCKER_HUB = ("docker.io", "registry-1.docker.io")  # the name in references, the host skopeo dials
+
+Note = Callable[[str], None]
+
+
+def _silent(line: str) -> None:
+    pass
 
 
 class Unsupported(Exception):
     """Something this client does not handle: ask skopeo."""
 
 
+class Unreachable(Unsupported):
+    """The host answered on no allowed scheme: skopeo too would move on to the next pull source."""
+
+
 @dataclass(frozen=True)
 class Answer:
-    digest: Optional[str]  # None: the registry does not have it (404)
+    digest: Optional[str]  # None: the registry does not have it (an `absent` status)
     body: bytes = b""
+    origin: Optional[str] = None  # host/path it was read from, when registries.conf sent the request elsewhere
 
 
-def _load_auths(authfile: Optional[Path]) -> Optional[Dict[str, dict]]:
-    """The "auths" of a containers-auth.json (empty without one); None when it cannot be read, to try again."""
-    if authfile is None:
-        return {}
-    try:
-        return json.loads(Path(authfile).read_text()).get("auths") or {}
-    except (OSError, ValueError):
-        return None
+@dataclass(frozen=True)
+class _Place:
+    """One host and repository to ask, with how to reach it."""
+
+    registry: str  # host[:port] as named: the key of certs.d and of the auth files
+    repository: str
+    insecure: bool  # plain HTTP allowed, certificates not verified
+    cert_dir: Optional[Path]  # --cert-dir; None: certs.d
+
+    @property
+    def host(self) -> str:
+        return _DOCKER_HUB[1] if self.registry == _DOCKER_HUB[0] else self.registry
+
+    @property
+    def tls_key(self) -> Tuple[str, bool, Optional[Path]]:
+        return self.registry, self.insecure, self.cert_dir
 
 
-def _credentials_in(auths: Dict[str, dict], registry: str, repository: str) -> Optional[Tuple[str, str]]:
-    """user, password for the most specific key (host/ns/repo, host/ns, host)."""
-    parts = repository.split("/")
-    for key in [f"{registry}/{'/'.join(parts[:n])}" for n in range(len(parts), 0, -1)] + [registry]:
-        entry = auths.get(key) or auths.get(f"https://{key}")
-        if entry and entry.get("auth"):
-            user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
-            return user, password
-    return None
+class _ConnectTimeout(OSError):
+    pass
 
 
-def credentials_for(authfile: Optional[Path], registry: str, repository: str) -> Optional[Tuple[str, str]]:
-    """user, password for the most specific key (host/ns/repo, host/ns, host) of a containers-auth.json."""
-    return _credentials_in(_load_auths(authfile) or {}, registry, repository)
+def _timed(base):
+    class Timed(base):
+        """Seconds to connect and shake hands, longer between the bytes of an answer."""
+
+        served = False  # has answered a request: a failure may be a kept-alive connection the server closed
+
+        def connect(self):
+            try:
+                super().connect()
+            except socket.timeout:
+                raise _ConnectTimeout(f"no answer to the connection or TLS handshake within "
+                                      f"{CONNECT_TIMEOUT:g}s") from None
+            self.sock.settimeout(READ_TIMEOUT)
+
+    return Timed
 
 
-def _basic(credentials: Tuple[str, str]) -> str:
-    return "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
+_HTTP, _HTTPS = _timed(http.client.HTTPConnection), _timed(http.client.HTTPSConnection)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, socket.timeout):
+        return f"no answer within {READ_TIMEOUT:g}s"
+    return str(exc) or type(exc).__name__
+
+
+def _basic(credentials: Credentials) -> str:
+    return "Basic " + b64encode(":".join(credentials).encode()).decode()
 
 
 class RegistryClient:
-    def __init__(self, source: RegistryAccess, destination: RegistryAccess, authfile: Optional[Path],
-                 timeout: float = 60.0):
+    def __init__(self, source: RegistryAccess, destination: RegistryAccess, authfile: Optional[Path] = None,
+                 registries: Optional[RegistriesConf] = None, auth: Optional[AuthFiles] = None,
+                 environ: Optional[Mapping[str, str]] = None):
+        environ = os.environ if environ is None else environ
         self.access = {False: source, True: destination}
-        self.authfile = authfile
-        self.timeout = timeout
+        self.registries = RegistriesConf.load(environ) if registries is None else registries
+        self.auth = AuthFiles.discover(authfile, environ, self.registries.credential_helpers) if auth is None \
+            else auth
+        self.home = Path(environ.get("HOME") or Path.home())
         self._local = threading.local()
         self._lock = threading.Lock()
-        self._schemes: Dict[str, str] = {}  # registry -> "https" or "http", once one has worked
-        self._contexts: Dict[RegistryAccess, ssl.SSLContext] = {}  # loading CA files is costly: one per access
+        self._schemes: Dict[Tuple[str, bool], str] = {}  # (host, insecure) -> the scheme that answered
+        self._unreachable: Dict[Tuple[str, bool], Tuple[float, str]] = {}  # -> (until, why)
+        self._detecting: Dict[Tuple[str, bool], threading.Lock] = {}  # one scheme detection per host at a time
+        self._contexts: Dict[Tuple[str, bool, Optional[Path]], ssl.SSLContext] = {}  # CA files are costly to load
         self._tokens: Dict[Tuple[str, str], str] = {}  # (registry, repository) -> Authorization header
-        self._auths: Optional[Dict[str, dict]] = None  # read once, on the first token fetch: not on every one
+
+    # --- where to ask ---
+
+    def _places(self, registry: str, repository: str, by_digest: bool, on_destination: bool) -> List[_Place]:
+        """The destination itself, or a source's pull sources in skopeo's order (mirrors first)."""
+        if self.registries.problem:
+            raise Unsupported(f"registries.conf is not followed: {self.registries.problem}")
+        access = self.access[on_destination]
+        name = f"{registry}/{repository}"
+        entry = self.registries.find(name)
+        if entry is not None and entry.blocked:
+            raise Unsupported(f"{entry.prefix} is blocked in registries.conf")
+        if on_destination or entry is None:  # a push goes to the name itself; only `insecure` applies
+            sources = [PullSource(name, entry.primary.insecure if entry else False, False)]
+        else:
+            sources = entry.pull_sources(name, by_digest)
+        places = []
+        for source in sources:
+            try:
+                host, path, _ = locate(source.name)
+            except InvalidReference as exc:
+                raise Unsupported(f"registries.conf rewrites {name} to {source.name}: {exc}") from None
+            if f"{host}/{path}" != source.name:
+                raise Unsupported(f"registries.conf rewrites {name} to {source.name}, which is not canonical")
+            places.append(_Place(host, path, source.insecure or not access.tls_verify, access.cert_dir))
+        return places
 
     # --- connections ---
 
-    def _context(self, access: RegistryAccess) -> ssl.SSLContext:
+    def _context(self, place: _Place) -> ssl.SSLContext:
         with self._lock:
-            if access not in self._contexts:
-                self._contexts[access] = self._new_context(access)
-            return self._contexts[access]
+            if place.tls_key in self._contexts:
+                return self._contexts[place.tls_key]
+        try:
+            context = tls_context(cert_dir_for(place.registry, place.cert_dir, self.home), not place.insecure)
+        except TlsSetupError as exc:
+            raise Unsupported(str(exc)) from None
+        with self._lock:
+            return self._contexts.setdefault(place.tls_key, context)
 
-    def _new_context(self, access: RegistryAccess) -> ssl.SSLContext:
-        if not access.tls_verify:
-            context = ssl.create_default_context()
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            return context
-        context = ssl.create_default_context()
-        if access.cert_dir:
-            for ca in sorted(Path(access.cert_dir).glob("*.crt")):
-                context.load_verify_locations(cafile=str(ca))
-            for cert in sorted(Path(access.cert_dir).glob("*.cert")):
-                context.load_cert_chain(str(cert), str(cert.with_suffix(".key")))
-        return context
-
-    def _connection(self, scheme: str, registry: str, access: RegistryAccess) -> http.client.HTTPConnection:
-        pool = self._local.__dict__.setdefault("connections", {})
-        key = (scheme, registry)
-        if key not in pool:
-            if scheme == "https":
-                pool[key] = http.client.HTTPSConnection(registry, timeout=self.timeout, context=self._context(access))
-            else:
-                pool[key] = http.client.HTTPConnection(registry, timeout=self.timeout)
-        return pool[key]
-
-    def _send(self, scheme: str, registry: str, access: RegistryAccess, method: str, path: str,
+    def _send(self, scheme: str, host: str, place: _Place, method: str, path: str,
               headers: Dict[str, str], body: Optional[bytes] = None) -> Tuple[int, Dict[str, str], bytes]:
-        for attempt in (1, 2):  # a kept-alive connection the server closed gets one fresh try
-            connection = self._connection(scheme, registry, access)
+        """One request to `host` (the registry's, or its token service) with `place`'s TLS settings."""
+        pool = self._local.__dict__.setdefault("connections", {})
+        key = (scheme, host, place.tls_key)
+        for attempt in (1, 2):
+            if key not in pool:
+                pool[key] = _HTTPS(host, timeout=CONNECT_TIMEOUT, context=self._context(place)) \
+                    if scheme == "https" else _HTTP(host, timeout=CONNECT_TIMEOUT)
+            connection = pool[key]
             try:
                 connection.request(method, path, body=body, headers=headers)
                 response = connection.getresponse()
-                body = response.read()
-                return response.status, {k.lower(): v for k, v in response.getheaders()}, body
+                answer = response.read()
             except (http.client.HTTPException, OSError):
                 connection.close()
-                self._local.connections.pop((scheme, registry), None)
-                if attempt == 2:
+                pool.pop(key, None)
+                if attempt == 2 or not connection.served:  # only a reused connection earns a fresh try
                     raise
-
-    def _request(self, registry: str, access: RegistryAccess, method: str, path: str,
-                 headers: Dict[str, str], body: Optional[bytes] = None) -> Tuple[int, Dict[str, str], bytes]:
-        known = self._schemes.get(registry)
-        schemes = [known] if known else (["https"] if access.tls_verify else ["https", "http"])
-        last: Optional[Exception] = None
-        for scheme in schemes:
-            try:
-                answer = self._send(scheme, registry, access, method, path, headers, body)
-            except ssl.SSLError as exc:  # plain HTTP on the other end, or an untrusted certificate
-                last = exc
                 continue
-            except (http.client.HTTPException, OSError) as exc:
-                raise Unsupported(f"{registry}: {exc}") from None
+            connection.served = True
+            return response.status, {k.lower(): v for k, v in response.getheaders()}, answer
+        raise AssertionError("unreachable")
+
+    def _scheme(self, place: _Place, note: Note) -> str:
+        """The scheme `place`'s host answers on, learned once per run; other threads wait for the learning."""
+        key = (place.host, place.insecure)
+        with self._lock:
+            if key in self._schemes:
+                return self._schemes[key]
+            detecting = self._detecting.setdefault(key, threading.Lock())
+        with detecting:
             with self._lock:
-                self._schemes[registry] = scheme
-            return answer
-        raise Unsupported(f"{registry}: {last}")
+                if key in self._schemes:
+                    return self._schemes[key]
+                until, why = self._unreachable.get(key, (0.0, ""))
+            if until > time.monotonic():
+                raise Unreachable(why)
+            failures = []
+            for scheme in ("https", "http") if place.insecure else ("https",):  # skopeo's ping order
+                try:
+                    status, _, _ = self._send(scheme, place.host, place, "GET", "/v2/", {})
+                except (http.client.HTTPException, OSError) as exc:  # ssl.SSLError and timeouts too
+                    failures.append(f"{scheme}: {_describe(exc)}")
+                    continue
+                if status in (200, 401):
+                    if failures:
+                        note(f"{place.host}: {failures[0]}; {scheme} answers, {LEARNED}")
+                    with self._lock:
+                        self._schemes[key] = scheme
+                    return scheme
+                failures.append(f"{scheme}: /v2/ answered HTTP {status}")
+            why = f"{place.host}: {'; '.join(failures)}"
+            with self._lock:
+                self._unreachable[key] = (time.monotonic() + UNREACHABLE_FOR, why)
+            raise Unreachable(why)
+
+    def _request(self, place: _Place, method: str, path: str, headers: Dict[str, str],
+                 note: Note, body: Optional[bytes] = None) -> Tuple[int, Dict[str, str], bytes]:
+        scheme = self._scheme(place, note)
+        try:
+            return self._send(scheme, place.host, place, method, path, headers, body)
+        except (http.client.HTTPException, OSError) as exc:
+            raise Unreachable(f"{place.host}: {_describe(exc)}") from None
 
     # --- auth ---
 
-    def _credentials(self, registry: str, repository: str) -> Optional[Tuple[str, str]]:
-        with self._lock:
-            if self._auths is None:
-                self._auths = _load_auths(self.authfile)
-            auths = self._auths
-        return _credentials_in(auths or {}, registry, repository)
+    def _credentials(self, place: _Place) -> Optional[Credentials]:
+        try:
+            return self.auth.find(f"{place.registry}/{place.repository}")
+        except CredentialsElsewhere as exc:
+            raise Unsupported(str(exc)) from None
 
-    def _authorization(self, registry: str, repository: str, challenge: str, access: RegistryAccess,
-                       actions: str = "pull") -> str:
-        credentials = self._credentials(registry, repository)
+    def _authorization(self, place: _Place, challenge: str, actions: str = "pull") -> str:
+        credentials = self._credentials(place)
         scheme, _, parameters = challenge.partition(" ")
         if scheme.lower() == "basic":
             if not credentials:
-                raise Unsupported(f"{registry} asks for credentials")
+                raise Unsupported(f"{place.registry} asks for credentials")
             return _basic(credentials)
         if scheme.lower() != "bearer":
-            raise Unsupported(f"{registry}: {scheme} authentication")
+            raise Unsupported(f"{place.registry}: {scheme} authentication")
         fields = dict(_CHALLENGE.findall(parameters))
         realm = urllib.parse.urlsplit(fields.get("realm", ""))
         if realm.scheme not in ("http", "https") or not realm.netloc:
-            raise Unsupported(f"{registry}: unusable token realm")
+            raise Unsupported(f"{place.registry}: unusable token realm")
         query = urllib.parse.urlencode({"service": fields.get("service", ""),
-                                        "scope": f"repository:{repository}:{actions}"})
-        headers = {}
-        if credentials:
-            headers["Authorization"] = _basic(credentials)
-        status, _, body = self._send(realm.scheme, realm.netloc, access, "GET",
-                                     f"{realm.path or '/'}?{query}", headers)
+                                        "scope": f"repository:{place.repository}:{actions}"})
+        headers = {"Authorization": _basic(credentials)} if credentials else {}
+        try:
+            status, _, body = self._send(realm.scheme, realm.netloc, place, "GET", f"{realm.path or '/'}?{query}",
+                                         headers)
+        except (http.client.HTTPException, OSError) as exc:
+            raise Unsupported(f"{place.registry}: token service: {_describe(exc)}") from None
         if status != 200:
-            raise Unsupported(f"{registry}: token endpoint answered {status}")
-        document = json.loads(body)
-        token = document.get("token") or document.get("access_token")
+            raise Unsupported(f"{place.registry}: token endpoint answered {status}")
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise Unsupported(f"{place.registry}: the token service answered no JSON") from None
+        token = (document.get("token") or document.get("access_token")) if isinstance(document, dict) else None
         if not token:
-            raise Unsupported(f"{registry}: no token")
+            raise Unsupported(f"{place.registry}: no token")
         return f"Bearer {token}"
 
     # --- requests ---
 
-    def _authorized(self, registry: str, repository: str, on_destination: bool, method: str, path: str,
-                    headers: Dict[str, str], body: Optional[bytes] = None,
+    def _authorized(self, place: _Place, method: str, path: str, headers: Dict[str, str],
+                    note: Note, body: Optional[bytes] = None,
                     actions: str = "pull") -> Tuple[int, Dict[str, str], bytes]:
-        """A request in `repository`, answering the registry's auth challenge once (the token is kept)."""
-        access = self.access[on_destination]
+        """A request in `place`, answering the registry's auth challenge once (the token is kept per scope)."""
         headers = dict(headers)
-        key = (registry, repository) if actions == "pull" else (registry, f"{repository} {actions}")
+        key = (place.registry, place.repository if actions == "pull" else f"{place.repository} {actions}")
         token = self._tokens.get(key)
         if token:
             headers["Authorization"] = token
-        status, response_headers, answer = self._request(registry, access, method, path, headers, body)
+        status, response_headers, answer = self._request(place, method, path, headers, note, body)
         if status == 401 and "www-authenticate" in response_headers:
-            token = self._authorization(registry, repository, response_headers["www-authenticate"], access, actions)
+            token = self._authorization(place, response_headers["www-authenticate"], actions)
             with self._lock:
                 self._tokens[key] = token
             headers["Authorization"] = token
-            status, response_headers, answer = self._request(registry, access, method, path, headers, body)
+            status, response_headers, answer = self._request(place, method, path, headers, note, body)
         return status, response_headers, answer
 
     def _present(self, registry: str, repository: str, method: str, path: str) -> bool:
-        status, _, _ = self._authorized(registry, repository, True, method, path, {})
+        place = self._places(registry, repository, False, True)[0]
+        status, _, _ = self._authorized(place, method, path, {}, _silent)
         if status not in (200, 404):
             raise Unsupported(f"{registry}/{repository}: HTTP {status} for {path}")
         return status == 200
@@ -214,29 +310,45 @@ class RegistryClient:
     # --- manifests ---
 
     def manifest(self, registry: str, repository: str, reference: str, on_destination: bool,
-                 head: bool = False, absent: Tuple[int, ...] = (404,)) -> Answer:
+                 head: bool = False, absent: Tuple[int, ...] = (404,), note: Note = _silent) -> Answer:
         """The manifest (or, with head, just its digest) of repository:reference; Answer(None) when the
-        registry answers one of the `absent` statuses."""
-        status, response_headers, body = self._authorized(registry, repository, on_destination,
-                                                          "HEAD" if head else "GET",
-                                                          f"/v2/{repository}/manifests/{reference}", {"Accept": ACCEPT})
-        if status in absent:
-            return Answer(None)
-        if status != 200:
-            raise Unsupported(f"{registry}/{repository}:{reference}: HTTP {status}")
-        if head:
-            digest = response_headers.get("docker-content-digest")
+        registry answers one of the `absent` statuses. A source is read where skopeo would pull it from:
+        each pull source in turn, the next when one cannot answer, the primary's answer last."""
+        places = self._places(registry, repository, ":" in reference, on_destination)
+        for index, place in enumerate(places):
+            last = index == len(places) - 1
+            origin = None if (place.registry, place.repository) == (registry, repository) else \
+                f"{place.registry}/{place.repository}"
+            try:
+                status, headers, body = self._authorized(place, "HEAD" if head else "GET",
+                                                         f"/v2/{place.repository}/manifests/{reference}",
+                                                         {"Accept": ACCEPT}, note)
+            except Unreachable as exc:
+                if last:
+                    raise
+                note(f"{origin}: {exc}; trying the next pull source")
+                continue
+            if status != 200 and not last:
+                note(f"{origin}: HTTP {status}; trying the next pull source")
+                continue
+            if status in absent:
+                return Answer(None, origin=origin)
+            if status != 200:
+                raise Unsupported(f"{place.registry}/{place.repository}:{reference}: HTTP {status}")
+            if not head:
+                return Answer("sha256:" + hashlib.sha256(body).hexdigest(), body, origin)
+            digest = headers.get("docker-content-digest")
             if not digest:
                 raise Unsupported("no Docker-Content-Digest header")
-            return Answer(digest)
-        return Answer("sha256:" + hashlib.sha256(body).hexdigest(), body)
+            return Answer(digest, origin=origin)
+        raise AssertionError("no pull source")  # pull_sources always ends with the primary
 
     def put_manifest(self, registry: str, repository: str, reference: str, body: bytes,
                      media_type: str) -> Tuple[int, str]:
         """PUT a manifest into the destination; (HTTP status, the first error code the registry gave or "")."""
-        status, _, answer = self._authorized(registry, repository, True, "PUT",
-                                             f"/v2/{repository}/manifests/{reference}",
-                                             {"Content-Type": media_type}, body, actions="pull,push")
+        place = self._places(registry, repository, False, True)[0]
+        status, _, answer = self._authorized(place, "PUT", f"/v2/{repository}/manifests/{reference}",
+                                             {"Content-Type": media_type}, _silent, body, actions="pull,push")
         if status in (200, 201):
             return status, ""
         try:

@@ -82,20 +82,21 @@ class CopySettings:
 class Skopeo:
     """The located skopeo binary, its capabilities, and the command lines for it."""
 
-    def __init__(self, binary: str, capabilities: Capabilities):
+    def __init__(self, binary: str, capabilities: Capabilities, registries_conf: Optional[Path] = None):
         self.binary = binary
         self.capabilities = capabilities
+        self.registries_conf = registries_conf  # CONTAINERS_REGISTRIES_CONF, which skopeo itself ignores
 
     @classmethod
-    def locate(cls, binary: str = "skopeo") -> "Skopeo":
+    def locate(cls, binary: str = "skopeo", registries_conf: Optional[Path] = None) -> "Skopeo":
         try:
             command = local[binary] if "/" in binary else local.get(binary)
         except CommandNotFound:
             raise SkomirrorError(f"skopeo not found on PATH; {INSTALL_HINT}") from None
-        return cls.probe(str(command.executable))
+        return cls.probe(str(command.executable), registries_conf)
 
     @classmethod
-    def probe(cls, binary: str) -> "Skopeo":
+    def probe(cls, binary: str, registries_conf: Optional[Path] = None) -> "Skopeo":
         command = local[binary]
         try:
             version = parse_version(command("--version"))
@@ -109,11 +110,14 @@ class Skopeo:
             raise SkomirrorError(
                 f"skopeo {capabilities.version_text} is too old: skomirror needs {needs} "
                 f"(skopeo >= {'.'.join(map(str, MINIMUM_VERSION))}); {INSTALL_HINT}")
-        return cls(binary, capabilities)
+        return cls(binary, capabilities, registries_conf)
 
     def _global_args(self) -> List[str]:
         # Like oc-mirror without --secure-policy: mirroring copies bytes, it does not admit images to run.
-        return ["--insecure-policy"]
+        args = ["--insecure-policy"]
+        if self.registries_conf is not None:  # as podman honours it (skomirror/registry/registries_conf.py)
+            args += ["--registries-conf", str(self.registries_conf)]
+        return args
 
     def layer_args(self, parallel_layers: Optional[int]) -> List[str]:
         if parallel_layers is None or not self.capabilities.has("image-parallel-copies"):

@@ -1,14 +1,14 @@
 """One skopeo call = build its command line, run it logged, classify its failure.
 
 Manifests are read over HTTP first when a RegistryClient is given (much cheaper
-than a process); whatever it cannot answer goes to `skopeo inspect --raw`, and so
-does every source registry that registries.conf names (skopeo may read it
-elsewhere: see skomirror.skopeo.registries_conf).
+than a process), from where skopeo would read them (registries.conf, see
+skomirror.registry.registries_conf); whatever it cannot answer goes to
+`skopeo inspect --raw`.
 """
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
@@ -18,7 +18,6 @@ from skomirror.skopeo.processes import ChildProcesses, Completed, note
 from skomirror.registry.client import Answer, RegistryClient, Unsupported
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.command import CopySettings, Skopeo
-from skomirror.skopeo.registries_conf import is_named, read_named_hosts
 
 
 @dataclass
@@ -29,7 +28,6 @@ class SkopeoRunner:
     retry: RetryPolicy
     client: Optional[RegistryClient] = None
     manifests: Dict[str, bytes] = field(default_factory=dict)  # by digest: immutable, read once per run
-    redirectable: FrozenSet[str] = field(default_factory=read_named_hosts)  # source registries skopeo must read
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False,
             tag: object = None) -> Completed:
@@ -58,16 +56,15 @@ class SkopeoRunner:
             return None
         ref = ImageRef.parse(reference)
         side = "destination" if on_destination else "source"
-        if not on_destination and is_named(ref.registry, self.redirectable):
-            note(log, f"{purpose} {side}: {ref.registry} is named in registries.conf; asking skopeo")
-            return None
         what = f"{purpose} {side} over http: {'HEAD' if head else 'GET'} {ref}"
         try:
-            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent)
+            answer = self.client.manifest(ref.registry, ref.path, ref.digest or ref.tag, on_destination, head, absent,
+                                          note=lambda line: note(log, line))
         except Unsupported as exc:
             note(log, f"{what}: {exc}; asking skopeo")
             return None
-        note(log, f"{what}: {answer.digest or 'not found'}")
+        where = f" (from {answer.origin}, as registries.conf says)" if answer.origin else ""
+        note(log, f"{what}{where}: {answer.digest or 'not found'}")
         return answer
 
     def manifest_digest(self, reference: str, on_destination: bool, log: Path,
@@ -84,7 +81,7 @@ class SkopeoRunner:
             raise
 
     def manifest(self, reference: str, log: Path, retry: Optional[RetryPolicy] = None) -> bytes:
-        """A source manifest's bytes; a 404 over HTTP is left to skopeo, which knows registries.conf mirrors."""
+        """A source manifest's bytes; a 404 over HTTP is left to skopeo, whose error says why."""
         digest = ImageRef.parse(reference).digest
         if digest and digest in self.manifests:
             return self.manifests[digest]

@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Dict, Iterable, Optional, Tuple
 
-from testkit.loopserver import LoopServer
+from testkit.loopserver import LoopServer, relay
 
 _BLOB = re.compile(r"^/v2/.+/blobs/sha256:[0-9a-f]{64}$")
 _MANIFEST = re.compile(r"^/v2/.+/manifests/[^/]+$")
@@ -127,12 +127,7 @@ class FaultProxy(LoopServer):
                 self.schedule.skip(fault)
                 fault = None
             if fault is None:
-                while True:
-                    chunk = await upstream_reader.read(65536)
-                    if not chunk:
-                        break
-                    writer.write(chunk)
-                    await writer.drain()
+                await relay(upstream_reader, writer)
                 return
             writer.write(await upstream_reader.readexactly(max(1, int(size * fault.fraction))))
             await writer.drain()

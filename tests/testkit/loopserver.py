@@ -5,6 +5,16 @@ import threading
 from typing import Optional
 
 
+async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Everything `reader` sends, to `writer`, until it ends."""
+    while True:
+        chunk = await reader.read(65536)
+        if not chunk:
+            return
+        writer.write(chunk)
+        await writer.drain()
+
+
 class LoopServer:
     """Subclasses implement `_handle(reader, writer)`; start() returns once `port` is bound."""
 

@@ -67,7 +67,7 @@ def test_an_unsigned_image_costs_one_http_request_and_no_skopeo(tmp_path):
     asked = []
 
     class Client:
-        def manifest(self, registry, repository, reference, on_destination, head, absent):
+        def manifest(self, registry, repository, reference, on_destination, head, absent, note):
             asked.append((registry, repository, reference, on_destination, head, absent))
             return Answer(SIG if repository == "signed" else None)
 

@@ -5,7 +5,8 @@ import pytest
 from plumbum import local
 
 from skomirror.errors import SkomirrorError
-from skomirror.skopeo.command import CopySettings, RegistryAccess, Skopeo, check_authfile, parse_flags, parse_version
+from skomirror.skopeo.command import (Capabilities, CopySettings, RegistryAccess, Skopeo, check_authfile, parse_flags,
+                                      parse_version)
 from tests.unit.conftest import FAKE_SKOPEO, help_text
 
 
@@ -95,6 +96,14 @@ def test_no_credential_flag_ever_reaches_argv(old_skopeo, new_skopeo):
         args = skopeo.copy_args("docker://a/b:1", "docker://c/b:1", SETTINGS, Path("/d"))
         args += skopeo.inspect_raw_args("docker://a/b:1", RegistryAccess(), Path("/run/auth.json"))
         assert not [arg for arg in args if "creds" in arg or "password" in arg or "username" in arg]
+
+
+def test_containers_registries_conf_reaches_every_skopeo_command_as_registries_conf():
+    """skopeo ignores CONTAINERS_REGISTRIES_CONF, podman honours it: skomirror passes it on."""
+    skopeo = Skopeo(FAKE_SKOPEO, Capabilities((1, 9, 3), parse_flags(help_text("1.9.3"))), Path("/conf/r.conf"))
+    for args in (skopeo.copy_args("docker://a/b:1", "docker://c/b:1", SETTINGS, Path("/d")),
+                 skopeo.inspect_raw_args("docker://a/b:1", RegistryAccess(), None)):
+        assert args[:3] == ["--insecure-policy", "--registries-conf", "/conf/r.conf"]
 
 
 def test_inspect_command(old_skopeo):
