@@ -9,6 +9,7 @@ from skomirror.config.model import ImageSetConfiguration
 from skomirror.endpoints.contract import Endpoint
 from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.endpoints.store import StoreEndpoint
+from skomirror.locking import Place
 from skomirror.naming import DiskDestination
 from skomirror.records import ImageRecord
 from skomirror.store import Store
@@ -44,6 +45,12 @@ class MirrorToDisk(Workflow):
     @property
     def history(self) -> History:
         return History(self.workspace.history)
+
+    def places_to_lock(self) -> List[Place]:
+        """Two runs into one directory would each ship parts the other's manifest does not describe."""
+        archive_dir = self.archive_dir.absolute()
+        return super().places_to_lock() + [Place(archive_dir, f"DEST file://{archive_dir}",
+                                                  "write into another directory")]
 
     def registry_sides(self) -> List[RegistrySide]:
         return [self.source_side()]
