@@ -24,6 +24,7 @@ from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.execution.executor import Executor
 from skomirror.execution.meter import ByteMeter
 from skomirror.journal import Journal
+from skomirror.locking import Locks, me, take
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
 from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress
@@ -80,13 +81,22 @@ class Run:
             check_authfile(options.authfile)
         self.registries = RegistriesConf.load()  # read once, by the survey and (through skopeo) the copies
         self.skopeo = Skopeo.locate(options.skopeo_binary, self.registries.explicit)
+        # Before anything is written: a run refused here leaves no trace.
+        self.locks: Locks = take(self.workflow.places_to_lock(), me(self.workspace.root), progress.say)
+        try:
+            self._set_up(options)
+        except BaseException:
+            self.locks.release()
+            raise
+
+    def _set_up(self, options: RunOptions) -> None:
         self.workspace.prepare()
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
         client = RegistryClient(options.source_access, options.destination_access, options.authfile,
                                 self.registries)
-        self.runner = SkopeoRunner(self.skopeo, ChildProcesses(options.stall_timeout), settings, options.retry,
-                                   client)
+        children = ChildProcesses(options.stall_timeout, on_change=self.locks.record_children)
+        self.runner = SkopeoRunner(self.skopeo, children, settings, options.retry, client)
         self.executors: List[Executor] = []
         self.collected = Collected()
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)
@@ -265,21 +275,30 @@ def owner_only_files():
 def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> int:
     with owner_only_files():
         job = Run(options, progress, warn)
-        info = RunInfo(str(job.workflow.destination), job.skopeo.capabilities.version_text,
-                       time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=job.workflow.mode, dry_run=options.dry_run)
         try:
-            return _run(job, info)
-        except (SkomirrorError, OSError):
-            job.stop()
-            raise
-        except Exception as crash:  # a bug: stop every child, keep what is known, say where the traceback is
-            job.stop()
-            progress.finish()
-            log = write_crash_log(job.workspace.root, crash)
-            with contextlib.suppress(Exception):
-                info.warnings.append(f"skomirror crashed; see {log}")
-                job.write_results(info)
-            raise Crashed(crash, log) from None
+            return _guarded(job)
+        finally:
+            job.runner.children.stop_all()  # none is left on any way out: the next run may start at once
+            job.locks.release()
+
+
+def _guarded(job: Run) -> int:
+    """The run; on an error every child is stopped, and a bug becomes one line and a crash log."""
+    info = RunInfo(str(job.workflow.destination), job.skopeo.capabilities.version_text,
+                   time.strftime("%Y-%m-%dT%H:%M:%S%z"), mode=job.workflow.mode, dry_run=job.options.dry_run)
+    try:
+        return _run(job, info)
+    except (SkomirrorError, OSError):
+        job.stop()
+        raise
+    except Exception as crash:  # a bug: stop every child, keep what is known, say where the traceback is
+        job.stop()
+        job.progress.finish()
+        log = write_crash_log(job.workspace.root, crash)
+        with contextlib.suppress(Exception):
+            info.warnings.append(f"skomirror crashed; see {log}")
+            job.write_results(info)
+        raise Crashed(crash, log) from None
 
 
 def _run(job: Run, info: RunInfo) -> int:
@@ -290,6 +309,9 @@ def _run(job: Run, info: RunInfo) -> int:
         with signals_interrupt():
             info.warnings = (list(job.config.warnings) if job.config else []) + job.journal.warnings + \
                 job.skopeo.unsupported(job.runner.settings) + job.workflow.tls_warnings() + job.registries.warnings
+            if not job.runner.children.dies_with_parent:
+                info.warnings.append("this system cannot tie skopeo's life to skomirror's (no Linux prctl): "
+                                     "a killed skomirror may leave skopeo running")
             for message in info.warnings:
                 warn(message)
             images = job.collect()
@@ -311,6 +333,8 @@ def _run(job: Run, info: RunInfo) -> int:
     info.signatures = count_signatures(job.records, job.workflow.source.store, options.remove_signatures)
     if job.runner.children.unwatchable:
         warn("stall detection was off: /proc/<pid>/io could not be read for skopeo")
+    if job.locks.unrecorded:
+        warn(f"the running skopeo processes could not be recorded in {job.locks.unrecorded}")
     code = job.finish(info)
     job.journal.end(complete=code == EXIT_OK)
     return code

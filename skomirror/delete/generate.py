@@ -29,25 +29,33 @@ def generate(options: RunOptions, progress: Progress, warn: Callable[[str], None
     """Writes <workspace>/delete/delete-images.yaml (and a copy of the configuration); returns its path."""
     with owner_only_files():
         job = Run(options, progress, warn)
-        for message in job.config.warnings:
-            warn(message)
-        plan = make_plan(job.collect(), job.workflow.source, job.workflow.target)
-        if not plan.images:
-            raise SkomirrorError(f"{options.config}: the DeleteImageSetConfiguration selects no images")
-        found = _present(job, plan.images, progress)
-        items = [DeleteItem(image.origin, image.destination_spec, image.kind, digest) for image, digest in found
-                 if digest]
-        folder = job.workspace.root / DELETE_DIR
-        folder.mkdir(mode=0o700, exist_ok=True)
-        job.workspace.write(folder / "delete-imageset-config.yaml", Path(options.config).read_text())
-        listing = job.workspace.write(folder / "delete-images.yaml", list_text(items))
-        absent = [image for image, digest in found if not digest]
-        progress.say(f"{len(items)} of {len(found)} images are at {options.destination} and would be deleted; "
-                     f"review {listing}, then run: skomirror delete --delete-yaml-file {listing} "
-                     f"{options.destination}")
-        if absent:
-            progress.say(f"{len(absent)} not there (nothing to delete), e.g. {absent[0].destination}")
-        return listing
+        try:
+            return _generate(job, options, progress, warn)
+        finally:
+            job.runner.children.stop_all()
+            job.locks.release()
+
+
+def _generate(job: Run, options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> Path:
+    for message in job.config.warnings:
+        warn(message)
+    plan = make_plan(job.collect(), job.workflow.source, job.workflow.target)
+    if not plan.images:
+        raise SkomirrorError(f"{options.config}: the DeleteImageSetConfiguration selects no images")
+    found = _present(job, plan.images, progress)
+    items = [DeleteItem(image.origin, image.destination_spec, image.kind, digest) for image, digest in found
+             if digest]
+    folder = job.workspace.root / DELETE_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    job.workspace.write(folder / "delete-imageset-config.yaml", Path(options.config).read_text())
+    listing = job.workspace.write(folder / "delete-images.yaml", list_text(items))
+    absent = [image for image, digest in found if not digest]
+    progress.say(f"{len(items)} of {len(found)} images are at {options.destination} and would be deleted; "
+                 f"review {listing}, then run: skomirror delete --delete-yaml-file {listing} "
+                 f"{options.destination}")
+    if absent:
+        progress.say(f"{len(absent)} not there (nothing to delete), e.g. {absent[0].destination}")
+    return listing
 
 
 def _present(job: Run, images: List[PlannedImage], progress: Progress) -> List[Tuple[PlannedImage, Optional[str]]]:

@@ -22,7 +22,9 @@ from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
 from skomirror.naming import RegistryDestination, parse_destination
 from skomirror.progress import DELETING, Progress
 from skomirror.records import Failure, FailureKind, Status
+from skomirror.locking import Place, me, take
 from skomirror.registry.client import RegistryClient
+from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.run import owner_only_files, signals_interrupt
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
 from skomirror.skopeo.processes import ChildProcesses, Stopped, note
@@ -93,11 +95,22 @@ class Remover:
         self.destination = destination
         if options.authfile is not None:
             check_authfile(options.authfile)
-        skopeo = Skopeo.locate(options.skopeo_binary)
+        registries = RegistriesConf.load()
+        skopeo = Skopeo.locate(options.skopeo_binary, registries.explicit)
         settings = CopySettings(options.source_access, options.destination_access, options.authfile)
-        client = RegistryClient(options.source_access, options.destination_access, options.authfile)
+        client = RegistryClient(options.source_access, options.destination_access, options.authfile, registries)
         self.runner = SkopeoRunner(skopeo, ChildProcesses(options.stall_timeout), settings, options.retry, client)
         self._lock = threading.Lock()
+
+    def locked_remove(self, listing: Path) -> int:
+        """One run at a time in the workspace, as for `run`: its results.json says what must be kept."""
+        root = self.workspace.root
+        locks = take([Place(root, f"workspace {root}", "give another --workspace")], me(root), self.progress.say)
+        try:
+            return self.remove(listing)
+        finally:
+            self.runner.children.stop_all()
+            locks.release()
 
     def remove(self, listing: Path) -> int:
         items = read_list(listing)
@@ -207,4 +220,4 @@ class Remover:
 
 def remove_listed(options: RunOptions, listing: Path, progress: Progress, warn: Callable[[str], None]) -> int:
     with owner_only_files():
-        return Remover(options, progress, warn).remove(listing)
+        return Remover(options, progress, warn).locked_remove(listing)

@@ -2,7 +2,11 @@
 
 Each child runs in its own session, so a Ctrl-C at the terminal reaches
 skomirror only; skomirror then stops every child itself and no orphan keeps
-pushing after the user has gone.
+pushing after the user has gone. When skomirror dies without a word
+(`kill -9`, the OOM killer), Linux kills the children: each asks for SIGKILL
+on its parent's death before it runs skopeo. That signal follows the *thread*
+that started the child, so the call that starts a child waits for it, and
+never returns while it runs.
 
 A child is stalled when its byte counters (/proc/<pid>/io: bytes it read and
 wrote, network included) stop moving for the stall timeout. That is
@@ -10,15 +14,71 @@ measured progress, not a deadline: a 20 GB layer on a slow link is never
 killed while bytes flow, and a dead connection is noticed in minutes.
 """
 
+import ctypes
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 LOG_MODE = 0o600
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+@dataclass(frozen=True)
+class ProcessId:
+    """A process as Linux knows it for this boot: a pid alone may be reused, a pid and its start time are not."""
+
+    pid: int
+    start: int  # /proc/<pid>/stat field 22, clock ticks after boot
+
+    @classmethod
+    def of(cls, pid: int) -> Optional["ProcessId"]:
+        """`pid` as it runs now; None when it is gone (a zombie is gone: it runs nothing)."""
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            fields = stat[stat.rindex(")") + 2:].split()  # the name in parentheses may hold spaces
+            return None if fields[0] in ("Z", "X") else cls(pid, int(fields[19]))
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def running(self) -> bool:
+        return ProcessId.of(self.pid) == self
+
+
+def _parent_death_request() -> Optional[Callable[[], Callable[[], None]]]:
+    """Makes the preexec_fn that asks Linux for SIGKILL when the starting thread ends; None where it cannot.
+
+    A preexec_fn is unsafe with threads when it takes a lock another thread held at the fork; this one calls
+    one C function resolved beforehand and getppid, and takes none.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+
+    def for_this_parent() -> Callable[[], None]:
+        parent = os.getpid()
+
+        def die_with_parent() -> None:
+            prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before the request: nobody is left to wait for us
+                os._exit(1)
+
+        return die_with_parent
+
+    return for_this_parent
+
+
+_DIE_WITH_PARENT = _parent_death_request()
 
 
 @dataclass(frozen=True)
@@ -64,7 +124,12 @@ def note(log: Path, line: str) -> None:
 
 
 class ChildProcesses:
-    def __init__(self, stall_timeout: Optional[float] = None):
+    """The running skopeo children of a run; `on_change` hears of each start and end, to record them elsewhere."""
+
+    dies_with_parent = _DIE_WITH_PARENT is not None  # False: a killed skomirror may leave children running
+
+    def __init__(self, stall_timeout: Optional[float] = None,
+                 on_change: Optional[Callable[[List[ProcessId]], None]] = None):
         self._lock = threading.Lock()
         self._live: Set[subprocess.Popen] = set()
         self._progress: Dict[subprocess.Popen, Tuple[Optional[int], float]] = {}  # counter, when it last moved
@@ -74,6 +139,13 @@ class ChildProcesses:
         self.stopping = threading.Event()
         self._watchdog: Optional[threading.Thread] = None
         self._by_tag: Dict[object, subprocess.Popen] = {}  # whose child is this (a record), for byte progress
+        self._ids: Dict[subprocess.Popen, ProcessId] = {}
+        self.on_change = on_change
+
+    def _changed(self) -> None:
+        """Under self._lock, so the listeners hear the changes in order."""
+        if self.on_change is not None:
+            self.on_change(list(self._ids.values()))
 
     def _watch(self) -> None:
         interval = min(1.0, self.stall_timeout / 4)
@@ -118,8 +190,13 @@ class ChildProcesses:
                     raise Stopped()
                 process = command.popen(stdin=subprocess.DEVNULL,
                                         stdout=subprocess.PIPE if capture_stdout else log,
-                                        stderr=log, start_new_session=True)
+                                        stderr=log, start_new_session=True,
+                                        preexec_fn=_DIE_WITH_PARENT() if _DIE_WITH_PARENT else None)
                 self._live.add(process)
+                identity = ProcessId.of(process.pid)  # not reaped yet: the pid is still this child's
+                if identity is not None:
+                    self._ids[process] = identity
+                    self._changed()
                 if tag is not None:
                     self._by_tag[tag] = process
                 if self.stall_timeout:
@@ -130,8 +207,13 @@ class ChildProcesses:
             try:
                 stdout, _ = process.communicate()
             finally:
+                if process.poll() is None:  # communicate() raised: the child must not outlive this call
+                    _signal(process, terminate=False)
+                    process.wait()
                 with self._lock:
                     self._live.discard(process)
+                    if self._ids.pop(process, None) is not None:
+                        self._changed()
                     self._progress.pop(process, None)
                     if tag is not None and self._by_tag.get(tag) is process:
                         del self._by_tag[tag]

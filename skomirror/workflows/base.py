@@ -13,6 +13,7 @@ from typing import Callable, List, Optional, Tuple, Union
 from skomirror.collectors.types import CollectedImage
 from skomirror.config.model import ImageSetConfiguration
 from skomirror.endpoints.contract import Endpoint
+from skomirror.locking import Place
 from skomirror.naming import DiskDestination, RegistryDestination
 from skomirror.records import ImageRecord
 from skomirror.skopeo.command import RegistryAccess
@@ -53,6 +54,12 @@ class Workflow(ABC):
     def release_store(self) -> Store:
         """Where payloads are read and the graph image built."""
         return Store(self.workspace.root / "release-images")
+
+    def places_to_lock(self) -> List[Place]:
+        """The directories this run writes into, one run at a time each; a dry run too (its mapping, logs, journal
+        and pulled catalogs and payloads are written there)."""
+        root = self.workspace.root
+        return [Place(root, f"workspace {root}", "give another --workspace")]
 
     @abstractmethod
     def registry_sides(self) -> List[RegistrySide]:

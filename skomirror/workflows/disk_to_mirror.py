@@ -19,6 +19,8 @@ from skomirror.workspace import Workspace
 
 
 class DiskToMirror(IntoRegistry):
+    """--from is only read (it may well be read-only media), so only the workspace is locked."""
+
     mode = "disk to mirror"
 
     def __init__(self, options: RunOptions, workspace: Workspace, destination: RegistryDestination,

@@ -14,6 +14,7 @@ from skomirror.config.model import ImageSetConfiguration
 from skomirror.endpoints.contract import Endpoint
 from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.endpoints.store import StoreEndpoint
+from skomirror.locking import Place
 from skomirror.naming import DiskDestination
 from skomirror.records import ImageRecord
 from skomirror.store import Store
@@ -54,6 +55,12 @@ class MirrorToDisk(Workflow):
     def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
         self.history = self._history(warn)
         return from_config()
+
+    def places_to_lock(self) -> List[Place]:
+        """Two runs into one directory would each ship parts the other's manifest does not describe."""
+        archive_dir = self.archive_dir.absolute()
+        return super().places_to_lock() + [Place(archive_dir, f"DEST file://{archive_dir}",
+                                                  "write into another directory")]
 
     def registry_sides(self) -> List[RegistrySide]:
         return [self.source_side()]
