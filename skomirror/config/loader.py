@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from skomirror.config.model import API_VERSIONS, KIND, ImageSetConfiguration, Operator, Where
+from skomirror.config.model import API_VERSIONS, KIND, Helm, ImageSetConfiguration, Operator, Where
 from skomirror.errors import ConfigError, InvalidReference
 from skomirror.imageref import ImageRef
 
@@ -167,7 +167,15 @@ class _Builder:
             return [self.value(item_hint, item, f"{path}[{index}]", metadata) for index, item in enumerate(node.value)]
         if dataclasses.is_dataclass(hint):
             return self.build(hint, node, path)
+        if origin is dict:
+            return self.free_mapping(node, path)
         return self.scalar(hint, node, path, metadata.get("check"))
+
+    def free_mapping(self, node: Node, path: str) -> dict:
+        """A mapping the schema does not describe (a helm chart's `values`), read as plain YAML."""
+        if not isinstance(node, MappingNode):
+            self.fail(node, path, f"expected a mapping, got {_describe(node)}")
+        return self.constructor.construct_object(node, deep=True)
 
     def scalar(self, expected: type, node: Node, path: str, check) -> object:
         if not isinstance(node, ScalarNode):
@@ -281,9 +289,29 @@ def _check_entries(config: ImageSetConfiguration, warnings: List[str]) -> None:
     for image, first in _repeats(mirror.additional_images, lambda i: (i.name, i.target_repo, i.target_tag)):
         warnings.append(f"{image.where}: {image.name!r} is already listed on line {first.where.line}; "
                         f"it is mirrored once")
+    if mirror.helm:
+        _check_helm(mirror.helm)
     if config.storage_config is not None:
         warnings.append(f"{config.where.at('storageConfig')}: not used: skomirror keeps what it mirrored in its "
                         f"workspace (--workspace), not in oc-mirror v1's metadata store")
+
+
+def _check_helm(helm: Helm) -> None:
+    """What a chart entry asks for that cannot be had: a repository chart read from a path, an OCI chart without
+    the version that is its tag, an OCI repository (which cannot be listed) without charts."""
+    for repository in helm.repositories:
+        oci = repository.url.startswith("oci://")
+        if oci and not repository.charts:
+            raise ConfigError(f"{repository.where.at('url')}: an oci:// chart repository cannot be listed: name its "
+                              f"charts, each with its version")
+        for chart in repository.charts:
+            if chart.path:
+                raise ConfigError(f"{chart.where.at('path')}: a chart of a repository is downloaded from it, not read "
+                                  f"from a path (oc-mirror ignores this path): move the chart to helm.local, or drop "
+                                  f"the path")
+            if oci and not chart.version:
+                raise ConfigError(f"{chart.where}: chart {chart.name!r} of an oci:// repository needs its version "
+                                  f"(the tag it was pushed under)")
 
 
 def _check_operator(operator: Operator, warnings: List[str]) -> None:

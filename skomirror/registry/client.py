@@ -69,6 +69,20 @@ def _basic(credentials: Tuple[str, str]) -> str:
     return "Basic " + base64.b64encode(":".join(credentials).encode()).decode()
 
 
+def tls_context(access: RegistryAccess) -> ssl.SSLContext:
+    """TLS as skopeo's --tls-verify and --cert-dir set it: `*.crt` CAs, `*.cert`/`*.key` client pairs."""
+    context = ssl.create_default_context()
+    if not access.tls_verify:
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        return context
+    if access.cert_dir:
+        for ca in sorted(Path(access.cert_dir).glob("*.crt")):
+            context.load_verify_locations(cafile=str(ca))
+        for cert in sorted(Path(access.cert_dir).glob("*.cert")):
+            context.load_cert_chain(str(cert), str(cert.with_suffix(".key")))
+    return context
+
+
 class RegistryClient:
     def __init__(self, source: RegistryAccess, destination: RegistryAccess, authfile: Optional[Path],
                  timeout: float = 60.0):
@@ -87,21 +101,9 @@ class RegistryClient:
     def _context(self, access: RegistryAccess) -> ssl.SSLContext:
         with self._lock:
             if access not in self._contexts:
-                self._contexts[access] = self._new_context(access)
+                self._contexts[access] = tls_context(access)
             return self._contexts[access]
 
-    def _new_context(self, access: RegistryAccess) -> ssl.SSLContext:
-        if not access.tls_verify:
-            context = ssl.create_default_context()
-            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-            return context
-        context = ssl.create_default_context()
-        if access.cert_dir:
-            for ca in sorted(Path(access.cert_dir).glob("*.crt")):
-                context.load_verify_locations(cafile=str(ca))
-            for cert in sorted(Path(access.cert_dir).glob("*.cert")):
-                context.load_cert_chain(str(cert), str(cert.with_suffix(".key")))
-        return context
 
     def _connection(self, scheme: str, registry: str, access: RegistryAccess) -> http.client.HTTPConnection:
         pool = self._local.__dict__.setdefault("connections", {})
