@@ -17,7 +17,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Tuple, Union
 
 import yaml
 
@@ -58,6 +58,7 @@ class HelmContext:
     warn: Callable[[str], None]
     engine: Optional[HelmEngine] = None  # found on first use
     indexes: Dict[str, dict] = field(default_factory=dict)  # repository URL -> its charts, read once
+    packed: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # name packed -> (digest, chart label)
 
 
 @dataclass
@@ -209,7 +210,11 @@ def _chart_image(chart: _Chart, images: List[CollectedImage], context: HelmConte
         return CollectedImage(chart.source, chart.label, ImageKind.HELM_CHART, chart.entry.where,
                               target_tag=chart.source.tag, requires=requires)
     metadata = archive_metadata(chart.archive, chart.label)
-    put_chart(context.store, chart.packed, chart.archive, metadata)
+    digest = put_chart(context.store, chart.packed, chart.archive, metadata)
+    earlier = context.packed.setdefault(str(chart.packed), (digest, chart.label))
+    if earlier[0] != digest:  # same name and version, other bytes: one tag cannot hold both
+        raise _fail(chart.entry.where, chart.label, f"differs from {earlier[1]}, and both would land at "
+                                                    f"{chart.packed}; mirror one of them")
     return CollectedImage(chart.source, chart.label, ImageKind.HELM_CHART, chart.entry.where, chart.packed.path,
                           chart.packed.tag, source_store=context.store, requires=requires)
 

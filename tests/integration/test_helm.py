@@ -180,3 +180,52 @@ def test_no_engine_is_one_line_saying_what_to_install(tmp_path, source, destinat
     assert run.returncode == 1, run.stdout + run.stderr
     assert run.stderr.strip().splitlines()[-1].endswith(
         "helm charts need Helm's template engine, and the helm CLI is not on PATH: " + INSTALL_HINT)
+
+
+def _available_engines():
+    engines = [pytest.param("sdk", id="helm-python-sdk")]
+    engines.append(pytest.param("cli", id="helm-cli", marks=pytest.mark.skipif(
+        not shutil.which("helm"), reason="the helm CLI is not on PATH here (CI has only the SDK)")))
+    return engines
+
+
+@pytest.mark.parametrize("choice", _available_engines())
+def test_each_engine_renders_the_chart_and_packs_its_directory_alike(tmp_path, choice):
+    import io
+    import tarfile
+
+    from skomirror.helm.images import find_images
+    if choice == "sdk" and sys.version_info < (3, 10):
+        pytest.skip("helm-python-sdk needs Python >= 3.10")
+    engine = find_engine(choice)
+    archive = tmp_path / "webapp.tgz"
+    archive.write_bytes(webapp_chart("quay.io"))
+    with tarfile.open(fileobj=io.BytesIO(archive.read_bytes())) as tar:
+        tar.extractall(tmp_path / "src")
+    (tmp_path / "src" / "webapp" / ".helmignore").write_text("ignored.yaml\n")
+    (tmp_path / "src" / "webapp" / "templates" / "ignored.yaml").write_text("{{ fail \"packed despite .helmignore\" }}")
+    packed = engine.package(tmp_path / "src" / "webapp", tmp_path / "packed")
+    for chart in (archive, packed):
+        found = find_images(engine.render(chart, {"migrate": {"tag": "9"}}, tmp_path / "work"))
+        assert sorted(found.images) == ["quay.io/shop/migrate:9", "quay.io/shop/web:1.0", "quay.io/tools/sidecar:2.0"]
+
+
+def test_a_wrong_version_a_tampered_archive_and_two_charts_on_one_tag_are_refused(tmp_path, source, destination, charts):
+    repository, archive, _ = charts
+    (repository.root / "stable" / "webapp-0.1.0.tgz").write_bytes(webapp_chart("elsewhere.example.com"))
+    (tmp_path / "webapp.tgz").write_bytes(archive)
+    (tmp_path / "other.tgz").write_bytes(webapp_chart("other.example.com"))  # same name and version, other bytes
+    for helm, expected in [
+        ("    local:\n    - name: webapp\n      path: webapp.tgz\n    - name: other\n      path: other.tgz\n",
+         "isc.yaml:8: mirror.helm.local[1]: chart other.tgz: differs from webapp.tgz, and both would land at "
+         "charts/webapp:0.1.0"),
+        ("    local:\n    - name: webapp\n      path: webapp.tgz\n      version: 0.2.0\n",
+         "isc.yaml:6: mirror.helm.local[0]: chart webapp.tgz: is version 0.1.0, not 0.2.0 as written"),
+        (f"    repositories:\n    - name: stable\n      url: {repository.url}\n      charts:\n      - name: webapp\n",
+         f"isc.yaml:9: mirror.helm.repositories[0].charts[0]: chart webapp from {repository.url}: {repository.url}/"
+         f"webapp-0.1.0.tgz: the archive's sha256 is not the digest its index gives"),
+    ]:
+        (tmp_path / "isc.yaml").write_text(HEAD + helm)
+        run = skomirror("isc.yaml", f"docker://{destination.host}", "--workspace", str(tmp_path / "ws"), cwd=tmp_path)
+        assert run.returncode == 16 and expected in run.stderr.strip().splitlines()[-1], run.stderr
+    assert destination.catalog() == []
