@@ -229,3 +229,17 @@ def test_a_wrong_version_a_tampered_archive_and_two_charts_on_one_tag_are_refuse
         run = skomirror("isc.yaml", f"docker://{destination.host}", "--workspace", str(tmp_path / "ws"), cwd=tmp_path)
         assert run.returncode == 16 and expected in run.stderr.strip().splitlines()[-1], run.stderr
     assert destination.catalog() == []
+
+
+def test_a_chart_whose_image_fails_is_not_copied_and_the_run_exits_with_the_helm_bit(tmp_path, source, destination,
+                                                                                      charts):
+    _, archive, _ = charts
+    (tmp_path / "webapp.tgz").write_bytes(archive)
+    (tmp_path / "isc.yaml").write_text(HEAD + "    local:\n    - name: webapp\n      path: webapp.tgz\n      values:\n"
+                                              "        image: {repository: shop/missing}\n")
+    run = skomirror("isc.yaml", f"docker://{destination.host}", "--workspace", str(tmp_path / "ws"), cwd=tmp_path)
+    assert run.returncode == 16, run.stdout + run.stderr
+    assert skopeo_digest(f"{destination.host}/shop/migrate:1.0") is not None  # the chart's other images are there
+    assert destination.manifest_digest("charts/webapp", "0.1.0") is None  # a chart there means its images are
+    status = {image["destination"]: image["status"] for image in results(tmp_path / "ws")["images"]}
+    assert status[f"docker://{destination.host}/shop/missing:1.0"] == "failed"
