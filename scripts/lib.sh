@@ -32,7 +32,8 @@ ensure_packages() {
   fi
 }
 
-# ensure_venv: a virtualenv with skomirror and its test dependencies, reused when already there.
+# ensure_venv: a virtualenv with skomirror, its test dependencies and the Helm SDK (the `helm` extra, so that the
+# helm tests render with a real engine where no helm CLI is installed), reused when already there.
 ensure_venv() {
   local python="${PYTHON:-python3}"
   if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 9))' 2>/dev/null; then
@@ -50,5 +51,5 @@ ensure_venv() {
       fi
     fi
   fi
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test]"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT[test,helm]"
 }

@@ -28,7 +28,8 @@ from skomirror.release.signatures import load_signatures, signature_configmap
 
 IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
 CATALOG_NAMESPACE = "openshift-marketplace"
-NO_MIRROR_SETS = (ImageKind.OPERATOR_CATALOG, ImageKind.GRAPH)  # catalogs get CatalogSources instead
+# catalogs get CatalogSources instead; a chart is pulled by helm, never by a cluster
+NO_MIRROR_SETS = (ImageKind.OPERATOR_CATALOG, ImageKind.GRAPH, ImageKind.HELM_CHART)
 _DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # what a CatalogSource's Service name must be
 _LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _SET_BY_SKOMIRROR = ("image", "sourceType", "configMap", "address")  # address would bypass the mirrored image

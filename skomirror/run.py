@@ -12,9 +12,10 @@ import dataclasses
 import os
 import signal
 import time
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
-from skomirror.collectors import Collected, CollectedImage, OperatorContext, ReleaseContext, collect
+from skomirror.collectors import Collected, CollectedImage, HelmContext, OperatorContext, ReleaseContext, collect
 from skomirror.config import load_config
 from skomirror.crash import Crashed, write_crash_log
 from skomirror.endpoints.contract import Endpoint
@@ -140,7 +141,10 @@ class Run:
         release_context = ReleaseContext(store, self._fetch_into(store), store.signatures, root / "release-graphs",
                                          options.update_url, options.graph_data, options.graph_base_image,
                                          options.signature_url, options.require_signatures, self.warn)
-        self.collected = collect(self.config, operator_context, release_context)
+        charts = Store(root / "helm-charts")
+        helm_context = HelmContext(charts, root / "helm-work", self._fetch_into(charts),
+                                   Path(self.config.where.file).parent, options.source_access, self.warn)
+        self.collected = collect(self.config, operator_context, release_context, helm_context)
         return self.collected.images
 
     def collect(self) -> List[CollectedImage]:

@@ -7,15 +7,16 @@ a user must not believe something was mirrored when it was not.
 from dataclasses import dataclass, field
 from typing import List, Optional
 
-from skomirror.collectors import additional, operators, releases
+from skomirror.collectors import additional, helm, operators, releases
+from skomirror.collectors.helm import HelmContext
 from skomirror.collectors.operators import CatalogReport, OperatorContext
 from skomirror.collectors.releases import ReleaseContext, ReleaseReport
 from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import ImageSetConfiguration, Where
 from skomirror.errors import ConfigError
 
-__all__ = ["CatalogReport", "Collected", "CollectedImage", "ImageKind", "OperatorContext", "ReleaseContext",
-           "ReleaseReport", "collect"]
+__all__ = ["CatalogReport", "Collected", "CollectedImage", "HelmContext", "ImageKind", "OperatorContext",
+           "ReleaseContext", "ReleaseReport", "collect"]
 
 _NOT_YET = "skomirror cannot mirror this section yet; remove it (or mirror it with oc-mirror meanwhile)"
 
@@ -30,7 +31,6 @@ class Collected:
 def _refuse_unsupported(config: ImageSetConfiguration) -> None:
     mirror = config.mirror
     sections = [
-        ("helm", mirror.helm, "helm charts"),
         ("samples", mirror.samples, "samples (oc-mirror does not implement them either)"),
     ]
     for key, value, what in sections:
@@ -40,8 +40,8 @@ def _refuse_unsupported(config: ImageSetConfiguration) -> None:
 
 
 def collect(config: ImageSetConfiguration, operator_context: Optional[OperatorContext] = None,
-            release_context: Optional[ReleaseContext] = None) -> Collected:
-    """Every image the ISC selects: releases, operators, additional images."""
+            release_context: Optional[ReleaseContext] = None, helm_context: Optional[HelmContext] = None) -> Collected:
+    """Every image the ISC selects: releases, operators, additional images, helm charts and their images."""
     _refuse_unsupported(config)
     collected = Collected()
     if config.mirror.platform and (config.mirror.platform.channels or config.mirror.platform.release
@@ -56,4 +56,8 @@ def collect(config: ImageSetConfiguration, operator_context: Optional[OperatorCo
         images, collected.catalogs = operators.collect(config.mirror.operators, operator_context)
         collected.images += images
     collected.images += additional.collect(config.mirror.additional_images)
+    if config.mirror.helm:
+        if helm_context is None:
+            raise ConfigError(f"{config.mirror.helm.where}: helm charts cannot be read in this mode")
+        collected.images += helm.collect(config.mirror.helm, helm_context)
     return collected

@@ -23,6 +23,7 @@ class ImageKind(enum.Enum):
     HELM = 7
     OPERATOR_BUNDLE = 8
     OPERATOR_CATALOG = 9
+    HELM_CHART = 10  # a chart itself, copied after the images it names (it requires them)
 
     @property
     def group(self) -> str:
@@ -31,7 +32,7 @@ class ImageKind(enum.Enum):
             return "release"
         if self in (ImageKind.OPERATOR_RELATED, ImageKind.OPERATOR_BUNDLE, ImageKind.OPERATOR_CATALOG):
             return "operator"
-        return "helm" if self is ImageKind.HELM else "additional"
+        return "helm" if self in (ImageKind.HELM, ImageKind.HELM_CHART) else "additional"
 
     @property
     def oc_mirror_type(self) -> str:

@@ -6,10 +6,11 @@ written once and validation cannot drift from it.
 """
 
 from dataclasses import dataclass, field
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 from skomirror.catalog.semver import InvalidVersion, Version
 from skomirror.errors import InvalidReference, shown
+from skomirror.helm import jsonpath
 from skomirror.imageref import ImageRef, OciLayoutRef, check_repository_path, check_tag, is_oci_layout
 from skomirror.linear_regex import PatternError, compile_pattern
 
@@ -139,6 +140,26 @@ def non_empty(value) -> Optional[str]:
     return None if value.strip() else "must not be empty"
 
 
+def chart_version(value) -> Optional[str]:
+    """A chart is mirrored at one version: Helm's ranges (`^1.2`, `1.x`) would pick a different one each run."""
+    try:
+        Version.parse(value)
+    except InvalidVersion:
+        return (f"{value!r} is not a chart version; write one exact version such as 1.2.3, or leave version out "
+                f"for the newest release")
+    return None
+
+
+def image_path(value) -> Optional[str]:
+    return jsonpath.problem(value)
+
+
+def chart_repository_url(value) -> Optional[str]:
+    if not value.startswith(("http://", "https://", "oci://")):
+        return f"{value!r} is not a chart repository URL; write https://..., http://... or oci://registry/path"
+    return None if value.split("://", 1)[1].strip("/") else f"{value!r} names no host"
+
+
 V1_ONLY = (V1ALPHA2,)
 V2_ONLY = (V2ALPHA1,)
 
@@ -233,25 +254,37 @@ class SampleImage:
 
 @dataclass(frozen=True)
 class HelmChart:
+    """A chart of a repository; `values`/`valuesFiles` (skomirror's, as oc-mirror's open RFE-8713 has them) are
+    merged over the chart's defaults, files first in order, then `values`."""
+
     name: str = key("name", required=True, check=non_empty)
-    version: Optional[str] = key("version")
-    image_paths: List[str] = key("imagePaths", factory=list)
+    version: Optional[str] = key("version", check=chart_version)
+    path: Optional[str] = key("path")  # oc-mirror's Chart type has it; for a repository chart it is refused
+    image_paths: List[str] = key("imagePaths", factory=list, check=image_path)
+    values: Dict[str, object] = key("values", factory=dict, versions=V2_ONLY)
+    values_files: List[str] = key("valuesFiles", factory=list, versions=V2_ONLY, check=non_empty)
     platforms: List[PlatformSpec] = key("platforms", factory=list, versions=V2_ONLY)
+    where: Where = where()
 
 
 @dataclass(frozen=True)
 class HelmRepository:
     name: str = key("name", required=True, check=non_empty)
-    url: str = key("url", required=True, check=non_empty)
+    url: str = key("url", required=True, check=chart_repository_url)
     charts: List[HelmChart] = key("charts", factory=list)
+    where: Where = where()
 
 
 @dataclass(frozen=True)
 class HelmLocalChart:
     name: str = key("name", required=True, check=non_empty)
     path: str = key("path", required=True, check=non_empty)
-    image_paths: List[str] = key("imagePaths", factory=list)
+    version: Optional[str] = key("version", check=chart_version)  # when given, the chart must have it
+    image_paths: List[str] = key("imagePaths", factory=list, check=image_path)
+    values: Dict[str, object] = key("values", factory=dict, versions=V2_ONLY)
+    values_files: List[str] = key("valuesFiles", factory=list, versions=V2_ONLY, check=non_empty)
     platforms: List[PlatformSpec] = key("platforms", factory=list, versions=V2_ONLY)
+    where: Where = where()
 
 
 @dataclass(frozen=True)

@@ -174,7 +174,6 @@ def test_missing_file(tmp_path):
 
 
 @pytest.mark.parametrize("section, line", [
-    ("helm:\n    local:\n    - name: x\n      path: /x\n", 5),
     ("samples:\n  - name: x\n", 5),
 ])
 def test_sections_not_mirrored_yet_are_refused_with_their_location(tmp_path, section, line):
