@@ -32,6 +32,8 @@ class Workspace:
     history = property(lambda self: self.root / "history")  # mirror to disk: what earlier shipments carried
     cluster_resources = property(lambda self: self.root / "cluster-resources")
     journal = property(lambda self: self.root / "journal.jsonl")  # one line per finished image, across runs
+    operator_catalogs = property(lambda self: self.root / "operator-catalogs")  # pulled catalog images (a Store)
+    catalog_configs = property(lambda self: self.root / "catalog-configs")  # their FBC, extracted once per digest
 
     def prepare(self) -> "Workspace":
         try:
