@@ -83,10 +83,12 @@ def _filter_key(spec: CatalogFilter, digest: str) -> str:
     return hashlib.md5(json.dumps(entry, sort_keys=True, default=str).encode()).hexdigest()
 
 
+OCI_CATALOGS = "oci:// catalogs are not supported by skomirror yet; push the catalog to a registry"
+
+
 def _catalog_ref(operator: Operator) -> ImageRef:
     if operator.catalog.startswith("oci://"):
-        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: oci:// catalogs are not "
-                                      "supported by skomirror yet; push the catalog to a registry")
+        raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {OCI_CATALOGS}")
     return ImageRef.parse(operator.catalog)
 
 
@@ -137,10 +139,15 @@ def extracted_configs(store: Store, digest: str, configs: Path) -> Path:
     return configs
 
 
+def catalog_work(work: Path, source: ImageRef, digest: str) -> Path:
+    """Where one catalog image's FBC is extracted (`configs`) and filtered: by its name and digest, so that
+    `run` and `list operators` share what either extracted."""
+    return work / Store.layout_key(mirror_name(source)) / digest.split(":")[1]
+
+
 def _one_catalog(operator: Operator, source: ImageRef, digest: str, context: OperatorContext):
     name = mirror_name(source)
-    key = Store.layout_key(name)
-    work = context.work / key / digest.split(":")[1]
+    work = catalog_work(context.work, source, digest)
     try:
         catalog = load_catalog(extracted_configs(context.catalogs, digest, work / "configs"))
         whole = operator.full and not operator.packages
