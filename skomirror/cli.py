@@ -9,7 +9,7 @@ from typing import List, Optional
 import click
 
 from skomirror import __version__
-from skomirror.commands import list_operators, list_releases
+from skomirror.commands import describe, list_operators, list_releases
 from skomirror.commands.options import (ImageType, authfile_option, cert_dir_option, local_path, retry_times_option,
                                         tls_option, update_url_option)
 from skomirror.crash import Crashed, write_crash_log
@@ -176,6 +176,7 @@ def list_group() -> None:
 
 list_group.add_command(list_releases.command)
 list_group.add_command(list_operators.command)
+cli.add_command(describe.command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:
