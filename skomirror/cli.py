@@ -9,7 +9,10 @@ from typing import List, Optional
 import click
 
 from skomirror import __version__
-from skomirror.config.model import DELETE_KIND, image_reference
+from skomirror.config.model import DELETE_KIND
+from skomirror.commands import describe, list_operators, list_releases
+from skomirror.commands.options import (ImageType, authfile_option, cert_dir_option, local_path, retry_times_option,
+                                        tls_option, update_url_option)
 from skomirror.crash import Crashed, write_crash_log
 from skomirror.delete.generate import generate as generate_delete_list
 from skomirror.delete.removal import remove_listed
@@ -31,23 +34,6 @@ def _error(message: str) -> None:
 
 def _warn(message: str) -> None:
     click.echo(f"{PROG}: warning: {message}", err=True)
-
-
-def _workspace_path(value: str) -> Path:
-    """oc-mirror spells it file://dir; a plain path works too."""
-    return Path(value[len("file://"):] if value.startswith("file://") else value)
-
-
-def _tls_option(side: str):
-    flag = f"--{side}-tls-verify"
-    return click.option(flag, type=click.BOOL, default=True, is_flag=False, flag_value=True, show_default=True,
-                        metavar="BOOL", help=f"Require HTTPS and verify certificates for the {side} "
-                                             f"({flag}=false allows plain HTTP).")
-
-
-def _cert_dir_option(side: str):
-    return click.option(f"--{side}-cert-dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
-                        help=f"Directory with *.crt (CA) and *.cert/*.key (client) files for the {side}.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -88,21 +74,6 @@ class DateType(click.ParamType):
             self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
 
 
-class ImageType(click.ParamType):
-    """An image reference checked as the ISC's are, so a bad one is a usage error, not a traceback later.
-
-    The value stays the text the user wrote: the collectors parse it again where they use it.
-    """
-
-    name = "IMAGE"
-
-    def convert(self, value, param, ctx):
-        problem = image_reference(value)
-        if problem:
-            self.fail(problem, param, ctx)
-        return value
-
-
 @cli.command("run")
 @click.argument("paths", nargs=-1, required=True, metavar="[CONFIG] DEST")
 @click.option("--from", "from_dir", metavar="file://DIR",
@@ -114,8 +85,7 @@ class ImageType(click.ParamType):
               help="Images copied at the same time.")
 @click.option("--parallel-layers", type=click.IntRange(1, 64),
               help="Layers copied at the same time within one image (skopeo >= 1.16; older skopeo uses 6).")
-@click.option("--retry-times", type=click.IntRange(0, 100), default=5, show_default=True,
-              help="Retries of a transient failure (network, 5xx, 429) per image.")
+@retry_times_option
 @click.option("--retry-delay", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS",
               help="Fixed delay between retries; 0 means exponential backoff (1s, 2s, 4s... with jitter).")
 @click.option("--stall-timeout", type=click.FloatRange(0), default=DEFAULT_STALL_TIMEOUT, show_default=True,
@@ -123,9 +93,7 @@ class ImageType(click.ParamType):
                                       "A slow copy that still moves is never stopped.")
 @click.option("--max-nested-paths", type=click.IntRange(0), default=0, show_default=True,
               help="Fold destination paths deeper than this into their last component (0: keep paths).")
-@click.option("--authfile", type=click.Path(path_type=Path, dir_okay=False), envvar="REGISTRY_AUTH_FILE",
-              help="containers-auth.json with registry credentials [default: $REGISTRY_AUTH_FILE, else skopeo's "
-                   "default].")
+@authfile_option
 @click.option("--archive-size", type=SizeType(), help="Largest archive part (mirror to disk): GiB, or with a unit "
                                                    "(500MiB). Overrides the ISC's archiveSize [default: one part].")
 @click.option("--rerun-failed", is_flag=True, help="Copy only the images that failed (or did not finish) in the "
@@ -133,9 +101,7 @@ class ImageType(click.ParamType):
 @click.option("--keep-going", is_flag=True, help="Mirror to disk: write archives even when some images failed.")
 @click.option("--since", type=DateType(), help="Mirror to disk: count only shipments made before this day as shipped.")
 @click.option("--full-archive", is_flag=True, help="Mirror to disk: ship every blob, whatever was shipped before.")
-@click.option("--update-url", envvar="UPDATE_URL_OVERRIDE", metavar="URL",
-              help="Update service (Cincinnati) graph endpoint, e.g. a local OpenShift Update Service "
-                   "[default: $UPDATE_URL_OVERRIDE, else OpenShift's].")
+@update_url_option
 @click.option("--graph-data", default=GRAPH_DATA_URL, show_default=True, metavar="URL|FILE",
               help="cincinnati-graph-data tarball for graph: true.")
 @click.option("--graph-base-image", type=ImageType(), default=GRAPH_BASE_IMAGE, show_default=True, metavar="IMAGE",
@@ -145,10 +111,10 @@ class ImageType(click.ParamType):
 @click.option("--require-signatures", is_flag=True, help="Fail when a release signature cannot be fetched.")
 @click.option("--remove-signatures", is_flag=True, help="Do not mirror the images' cosign signatures "
                                                        "(sha256-<digest>.sig tags).")
-@_tls_option("src")
-@_tls_option("dest")
-@_cert_dir_option("src")
-@_cert_dir_option("dest")
+@tls_option("src")
+@tls_option("dest")
+@cert_dir_option("src")
+@cert_dir_option("dest")
 def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 parallel_images: int, parallel_layers: Optional[int], retry_times: int, retry_delay: float,
                 stall_timeout: float,
@@ -180,7 +146,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
     options = RunOptions(
         config=config,
         destination=dest,
-        workspace=_workspace_path(workspace),
+        workspace=local_path(workspace),
         from_dir=from_dir,
         dry_run=dry_run,
         parallel_images=parallel_images,
@@ -218,16 +184,13 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
               help="The mirror's workspace: what its last run mirrored is never deleted.")
 @click.option("--parallel-images", type=click.IntRange(1, 64), default=DEFAULT_PARALLEL_IMAGES, show_default=True,
               help="Deletes at the same time.")
-@click.option("--retry-times", type=click.IntRange(0, 100), default=5, show_default=True,
-              help="Retries of a transient failure per image.")
-@click.option("--authfile", type=click.Path(path_type=Path, dir_okay=False), envvar="REGISTRY_AUTH_FILE",
-              help="containers-auth.json with registry credentials [default: $REGISTRY_AUTH_FILE].")
-@click.option("--update-url", envvar="UPDATE_URL_OVERRIDE", metavar="URL",
-              help="Update service graph endpoint, to resolve release channels [default: $UPDATE_URL_OVERRIDE].")
-@_tls_option("src")
-@_tls_option("dest")
-@_cert_dir_option("src")
-@_cert_dir_option("dest")
+@retry_times_option
+@authfile_option
+@update_url_option
+@tls_option("src")
+@tls_option("dest")
+@cert_dir_option("src")
+@cert_dir_option("dest")
 def delete_command(destination: str, config: Optional[Path], generate: bool, delete_yaml_file: Optional[Path],
                    workspace: str, parallel_images: int, retry_times: int, authfile: Optional[Path],
                    update_url: Optional[str], src_tls_verify: bool, dest_tls_verify: bool,
@@ -240,8 +203,11 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
 
     \b
     Manifests are deleted by digest; blobs are freed by the registry's garbage
-    collection. Exit codes as for run: 0 done, 1 usage or setup error, 2/4/8/16
-    a release/operator/additional/helm image could not be deleted, 130 interrupted.
+    collection.
+
+    \b
+    Exit codes: 0 done; 1 usage or setup error; 2/4/8/16 a release/operator/
+    additional/helm image could not be deleted (bits OR-ed); 130 interrupted.
     """
     if generate == (delete_yaml_file is not None):
         raise click.UsageError("give either --generate (with -c/--config) or --delete-yaml-file FILE")
@@ -249,7 +215,7 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
         raise click.UsageError("--generate needs -c/--config DELETE_IMAGESET_CONFIG")
     if delete_yaml_file is not None and config is not None:
         raise click.UsageError("--delete-yaml-file deletes what the file lists: -c/--config is not used with it")
-    options = RunOptions(config=config, destination=destination, workspace=_workspace_path(workspace),
+    options = RunOptions(config=config, destination=destination, workspace=local_path(workspace),
                          parallel_images=parallel_images, retry=RetryPolicy(retry_times, 0.0), authfile=authfile,
                          source_access=RegistryAccess(src_tls_verify, src_cert_dir),
                          destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
@@ -258,6 +224,16 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
         generate_delete_list(options, Progress(), _warn)
         return 0
     return remove_listed(options, delete_yaml_file, Progress(), _warn)
+
+
+@cli.group("list")
+def list_group() -> None:
+    """List what an ImageSetConfiguration can pick: a channel's releases, a catalog's operators."""
+
+
+list_group.add_command(list_releases.command)
+list_group.add_command(list_operators.command)
+cli.add_command(describe.command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -8,31 +8,27 @@ free disk space and whether the destination answers.
 """
 
 import contextlib
-import dataclasses
 import os
 import signal
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, List, Optional
 
 from skomirror.collectors import Collected, CollectedImage, HelmContext, OperatorContext, ReleaseContext, collect
 from skomirror.config import load_config
 from skomirror.crash import Crashed, write_crash_log
-from skomirror.endpoints.contract import Endpoint
-from skomirror.endpoints.registry import RegistryEndpoint
-from skomirror.endpoints.store import StoreEndpoint
+from skomirror.engine import CopyEngine
 from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.execution.executor import Executor
-from skomirror.execution.meter import ByteMeter
 from skomirror.journal import Journal
 from skomirror.locking import Locks, me, take
 from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, results_text, summary_lines
 from skomirror.plan import Plan, make_plan
-from skomirror.progress import CATALOGS, CHECKING, MIRRORING, Counts, Progress
-from skomirror.records import FailureKind, FetchResult, ImageRecord, Status
+from skomirror.progress import MIRRORING, Progress
+from skomirror.records import FailureKind, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
-from skomirror.report_html import report_html
 from skomirror.registry.registries_conf import RegistriesConf
+from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
 from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
@@ -65,84 +61,52 @@ def signals_interrupt():
             signal.signal(sig, handler)
 
 
-def _settled(records: List[ImageRecord]) -> Counts:
-    counts = Counts()
-    for record in records:
-        counts.add(record.status)
-    return counts
-
-
-class Run:
+class Run(CopyEngine):
     def __init__(self, options: RunOptions, progress: Progress, warn: Callable[[str], None]):
-        self.options, self.progress, self.warn = options, progress, warn
-        self.workspace = Workspace(options.workspace)
-        self.workflow: Workflow = choose_workflow(options, self.workspace)
+        self.options, self.warn = options, warn
+        workspace = Workspace(options.workspace)
+        self.workflow: Workflow = choose_workflow(options, workspace)
         self.config = load_config(options.config, kind=options.config_kind) if options.config else None
         if options.authfile is not None:
             check_authfile(options.authfile)
         self.registries = RegistriesConf.load()  # read once, by the survey and (through skopeo) the copies
         self.skopeo = Skopeo.locate(options.skopeo_binary, self.registries.explicit)
         # Before anything is written: a run refused here leaves no trace.
-        self.locks: Locks = take(self.workflow.places_to_lock(), me(self.workspace.root), progress.say)
+        self.locks: Locks = take(self.workflow.places_to_lock(), me(workspace.root), progress.say)
         try:
-            self._set_up(options)
+            self._set_up(options, workspace, progress)
         except BaseException:
             self.locks.release()
             raise
 
-    def _set_up(self, options: RunOptions) -> None:
-        self.workspace.prepare()
+    def _set_up(self, options: RunOptions, workspace: Workspace, progress: Progress) -> None:
+        workspace.prepare()
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
         client = RegistryClient(options.source_access, options.destination_access, options.authfile,
                                 self.registries)
         children = ChildProcesses(options.stall_timeout, on_change=self.locks.record_children)
-        self.runner = SkopeoRunner(self.skopeo, children, settings, options.retry, client)
-        self.executors: List[Executor] = []
+        super().__init__(workspace, progress, SkopeoRunner(self.skopeo, children, settings, options.retry, client),
+                         options.parallel_images)
         self.collected = Collected()
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
         self.copying: Optional[Executor] = None  # the executor of the plan's copies, whose byte samples the report draws
 
-    def _executor(self, target: Endpoint, on_done: Callable[[ImageRecord], None],
-                  trusted: Optional[Dict[str, dict]] = None) -> Executor:
-        """An executor for copies into `target`; into a store, the copies share its blob directory."""
-        store = target.store
-        settings = dataclasses.replace(self.runner.settings,
-                                       destination_shared_blobs=store.blobs if store is not None else None)
-        executor = Executor(dataclasses.replace(self.runner, settings=settings), target,
-                            self.options.parallel_images, on_done, trusted=trusted)
-        self.executors.append(executor)
-        return executor
-
     # --- collect ---
-
-    def _fetch_into(self, store: Store) -> Callable[[List[CollectedImage]], Dict[str, FetchResult]]:
-        """Pull images (catalogs, payloads) into `store` with the same executor, logs and progress as the rest."""
-
-        def fetch(images: List[CollectedImage]) -> Dict[str, FetchResult]:
-            store.prepare()
-            target = StoreEndpoint(store)
-            records = self._records(make_plan(images, RegistryEndpoint(), target), "fetch")
-            executor = self._executor(target, self._advance)
-            self._survey(executor, records)
-            self._copy(executor, records, CATALOGS)
-            return {record.image.origin: record.fetch_result() for record in records}
-
-        return fetch
 
     def _from_config(self) -> List[CollectedImage]:
         root, options = self.workspace.root, self.options
-        catalogs = Store(root / "operator-catalogs")
+        catalogs = Store(self.workspace.operator_catalogs)
         operator_context = OperatorContext(catalogs, Store(root / "filtered-catalogs").prepare(),
-                                           root / "catalog-configs", self._fetch_into(catalogs))
+                                           self.workspace.catalog_configs, self.fetch_into(catalogs))
         store = self.workflow.release_store
-        release_context = ReleaseContext(store, self._fetch_into(store), store.signatures, root / "release-graphs",
+        release_context = ReleaseContext(store, self.fetch_into(store), store.signatures, root / "release-graphs",
                                          options.update_url, options.graph_data, options.graph_base_image,
                                          options.signature_url, options.require_signatures, self.warn)
         charts = Store(root / "helm-charts")
-        helm_context = HelmContext(charts, root / "helm-work", self._fetch_into(charts),
+        helm_context = HelmContext(charts, root / "helm-work", self.fetch_into(charts),
                                    Path(self.config.where.file).parent, options.source_access, self.warn)
         self.collected = collect(self.config, operator_context, release_context, helm_context)
         return self.collected.images
@@ -152,43 +116,10 @@ class Run:
 
     # --- plan, survey, copy ---
 
-    def _records(self, plan: Plan, phase: str = "", earlier: Sequence[ImageRecord] = ()) -> List[ImageRecord]:
-        records = [ImageRecord(image, self.workspace.log_path(index, image.name, phase))
-                   for index, image in enumerate(plan.images, 1)]
-        by_source = {record.image.source.pull_spec: record for record in [*earlier, *records]}
-        for record in records:  # an operator bundle waits for its related images, a signature for its image
-            record.prerequisites = [by_source[spec] for spec in record.image.requires if spec in by_source]
-        return records
-
-    def _advance(self, record: ImageRecord) -> None:
-        self.progress.advance(record.status)
-
     def _finished(self, record: ImageRecord) -> None:
         self._advance(record)
         if record.status != Status.PENDING:  # a survey that leaves the copy to do is not an end
             self.journal.record(record)
-
-    def _survey(self, executor: Executor, records: List[ImageRecord]) -> None:
-        """Ask both ends about every record not surveyed yet (those surveyed already count as settled)."""
-        self.progress.start(CHECKING, len(records), already=_settled([r for r in records if r.survey is not None]))
-        executor.survey_all(records)
-        self.progress.finish()
-
-    def _copy(self, executor: Executor, records: List[ImageRecord], label: str) -> None:
-        """Copy what the survey left pending, with the byte meter behind the bar."""
-        to_copy = [record for record in records if record.status == Status.PENDING]
-        broken = [r for r in records if r.status == Status.FAILED and r.image.kind.group == "release"]
-        if broken and to_copy:  # as oc-mirror: a release that cannot be complete stops the run
-            self.progress.say(f"release image {broken[0].image.origin} cannot be read: nothing is copied")
-            return
-        if not to_copy:
-            return
-        present = executor.blobs_present(to_copy)
-        meter = ByteMeter(to_copy, self.runner.children.bytes_read, present)
-        self.progress.start(label, len(records), meter.total or None,
-                            _settled([r for r in records if r.status != Status.PENDING]))
-        executor.copy_all(to_copy, meter, self.progress.set_bytes, present)
-        self.progress.finish()
 
     def _check_destination(self, executor: Executor, record: ImageRecord) -> None:
         """Survey the first image alone: an unreachable or refusing destination ends the run before any copy."""
@@ -260,10 +191,6 @@ class Run:
         for line in summary_lines(self.records, info, self.workspace, self.plan):
             self.progress.say(line)
         return exit_code(self.records, info.interrupted)
-
-    def stop(self) -> None:
-        for executor in self.executors:
-            executor.stop()
 
 
 @contextlib.contextmanager

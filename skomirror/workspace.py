@@ -34,6 +34,8 @@ class Workspace:
     received = property(lambda self: self.root / "received")  # disk to mirror: the shipments received and pushed
     cluster_resources = property(lambda self: self.root / "cluster-resources")
     journal = property(lambda self: self.root / "journal.jsonl")  # one line per finished image, across runs
+    operator_catalogs = property(lambda self: self.root / "operator-catalogs")  # pulled catalog images (a Store)
+    catalog_configs = property(lambda self: self.root / "catalog-configs")  # their FBC, extracted once per digest
 
     def prepare(self) -> "Workspace":
         try:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Callable, Dict, List
 
 from skomirror.airgap.history import Received
-from skomirror.airgap.shipments import Shipment, find_shipments
+from skomirror.airgap.shipments import Shipment, shipments_in
 from skomirror.airgap.space import check_space
 from skomirror.airgap.unpacking import Allowed, UnsafeArchive, check_members, check_parts, extract_part
 from skomirror.collectors.types import CollectedImage, ImageKind
@@ -37,12 +37,7 @@ class Reception:
 
 def receive_shipments(from_dir: Path, store: Store, received: Received, say: Callable[[str], None]) -> Reception:
     """Check, then unpack, every shipment in `from_dir` this workspace has not received yet; oldest first."""
-    if not from_dir.is_dir():
-        raise SkomirrorError(f"--from {from_dir}: no such directory")
-    shipments = find_shipments(from_dir)
-    if not shipments:
-        raise SkomirrorError(f"--from {from_dir}: no shipment manifest (mirror_shipment_NNNN.json) found; "
-                             "copy it along with the mirror_*.tar parts")
+    shipments = shipments_in(from_dir, f"--from {from_dir}", "copy it along with the mirror_*.tar parts")
     reception = Reception(received.shipments())
     pending = [shipment for shipment in shipments if not received.has(shipment)]
     for shipment in pending:

@@ -231,3 +231,13 @@ def find_shipments(directory: Path) -> List[Shipment]:
 def part_number(part: Part) -> Optional[int]:
     match = PART_RE.match(part.name)
     return int(match.group(1)) if match else None
+
+
+def shipments_in(directory: Path, named: str, hint: str) -> List["Shipment"]:
+    """The shipments in `directory` (`named` as the user wrote it), or one line saying there are none and `hint`."""
+    if not directory.is_dir():
+        raise SkomirrorError(f"{named}: no such directory")
+    shipments = find_shipments(directory)
+    if not shipments:
+        raise SkomirrorError(f"{named}: no shipment manifest (mirror_shipment_NNNN.json) found; {hint}")
+    return shipments

@@ -208,6 +208,11 @@ def _graph(channel: Channel, where: str) -> _Graph:
         raise FilterError(message if message.startswith(where) else f"{where}: {message}") from None
 
 
+def channel_head(channel: Channel) -> str:
+    """The entry nothing in the channel replaces or skips, as OLM finds it; FilterError when there is not one."""
+    return _graph(channel, f"package {channel.package}: channel {channel.name}").head
+
+
 def _filter_deprecation(deprecation: dict, bundles: Set[str], channels: Set[str]) -> dict:
     def keep(entry: dict) -> bool:
         reference = entry.get("reference") or {}

@@ -117,6 +117,9 @@ def catalog_source(operator: Operator) -> CatalogSource:
     except (InvalidReference, LayoutError) as exc:
         raise OperatorCollectionError(f"{operator.where}: catalog {operator.catalog}: {exc}") from None
     return CatalogSource(ImageRef(LOCAL, name.path, name.tag, digest), layout)
+OCI_CATALOGS = "list operators reads catalogs from registries; for an oci:// layout, push it to a registry first"
+
+
 
 
 def _images_of(catalog: Catalog, operator: Operator) -> List[CollectedImage]:
@@ -166,11 +169,16 @@ def extracted_configs(store: Store, digest: str, configs: Path) -> Path:
     return configs
 
 
+def catalog_work(work: Path, source: ImageRef, digest: str) -> Path:
+    """Where one catalog image's FBC is extracted (`configs`) and filtered: by its name and digest, so that
+    `run` and `list operators` share what either extracted."""
+    return work / Store.layout_key(mirror_name(source)) / digest.split(":")[1]
+
+
 def _one_catalog(operator: Operator, origin: CatalogSource, digest: str, context: OperatorContext):
     source = origin.source
     name = mirror_name(source)
-    key = Store.layout_key(name)
-    work = context.work / key / digest.split(":")[1]
+    work = catalog_work(context.work, source, digest)
     try:
         catalog = load_catalog(extracted_configs(context.catalogs, digest, work / "configs"))
         whole = operator.full and not operator.packages

@@ -1,10 +1,10 @@
 """The OpenShift update graph (Cincinnati): which releases a channel holds and how they connect.
 
 GET <update URL>?arch=<arch>&channel=<channel>&id=<uuid>, Accept: application/json.
-Only `nodes` (version, payload) and `edges` (index pairs) are used, as in
-oc-mirror; conditional edges are ignored. 5xx answers and connection errors
-are retried; an empty graph (the service's answer for an unknown channel) is
-an error naming the channel.
+Only `nodes` (version, payload, the channels their metadata names) and `edges`
+(index pairs) are used, as in oc-mirror; conditional edges are ignored. 5xx
+answers and connection errors are retried; an empty graph (the service's answer
+for an unknown channel) is an error naming the channel.
 """
 
 import json
@@ -24,6 +24,7 @@ from skomirror.errors import EXIT_RELEASE, SkomirrorError
 OCP_UPDATE_URL = "https://api.openshift.com/api/upgrades_info/v1/graph"
 OKD_UPDATE_URL = "https://origin-release.ci.openshift.org/graph"
 GRAPH_PATH = "/api/upgrades_info/v1/graph"
+CHANNELS_KEY = "io.openshift.upgrades.graph.release.channels"  # node metadata: the channels holding a release
 ARCH_TAGS = {"amd64": "x86_64", "arm64": "aarch64", "ppc64le": "ppc64le", "s390x": "s390x", "multi": "multi"}
 
 
@@ -42,6 +43,7 @@ class _Transient(Exception):
 class Release:
     version: Version
     payload: str  # pull spec, by digest in real graphs
+    channels: Tuple[str, ...] = field(default=(), compare=False)  # every channel the service says holds it
 
 
 @dataclass
@@ -70,11 +72,17 @@ class Graph:
         return adjacency
 
 
+def _channels(node: dict) -> Tuple[str, ...]:
+    names = str((node.get("metadata") or {}).get(CHANNELS_KEY) or "")
+    return tuple(name.strip() for name in names.split(",") if name.strip())
+
+
 def parse_graph(document: dict, channel: str, arch: str) -> Graph:
     try:
-        releases = [Release(Version.parse(node["version"]), node["payload"]) for node in document.get("nodes") or []]
+        releases = [Release(Version.parse(node["version"]), node["payload"], _channels(node))
+                    for node in document.get("nodes") or []]
         edges = [(int(a), int(b)) for a, b in document.get("edges") or []]
-    except (KeyError, TypeError, ValueError, InvalidVersion) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, InvalidVersion) as exc:
         raise ReleaseCollectionError(f"channel {channel!r} ({arch}): the update graph is malformed: {exc}") from None
     for source, target in edges:
         if not (0 <= source < len(releases) and 0 <= target < len(releases)):

@@ -72,6 +72,13 @@ def skomirror(*args: str, cwd: Path, env: Optional[dict] = None, timeout: float 
                           timeout=timeout)
 
 
+def skomirror_command(*args: str, cwd: Path, env: Optional[dict] = None,
+                      timeout: float = 300) -> subprocess.CompletedProcess:
+    """Any skomirror command (list, describe, ...) in a child Python, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "skomirror", *args], cwd=cwd, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(PROJECT), **(env or {})), timeout=timeout)
+
+
 def finished_copies(workspace: Path) -> int:
     """Images whose copy has completed, read from the per-image logs of a running skomirror."""
     return sum(bool(re.search(r"copy attempt \d+: .*\n(?:.*\n)*?=== exit 0", log.read_text()))
