@@ -32,6 +32,7 @@ from skomirror.registry.client import RegistryClient
 from skomirror.reports import dry_run_report
 from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
+from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.processes import ChildProcesses
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
@@ -82,7 +83,8 @@ class Run:
                                 options.parallel_layers)
         client = RegistryClient(options.source_access, options.destination_access, options.authfile)
         self.runner = SkopeoRunner(self.skopeo, ChildProcesses(options.stall_timeout), settings, options.retry,
-                                   client)
+                                   client, Outages(options.retry.window, progress.say))
+        progress.notice = self.runner.outages.status  # the status line says which registry is down
         self.executors: List[Executor] = []
         self.collected = Collected()
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)
@@ -299,6 +301,7 @@ def _run(job: Run, info: RunInfo) -> int:
         return EXIT_OK
     info.elapsed = time.monotonic() - started
     info.rate_limits = [event for executor in job.executors for event in executor.limiter.events]
+    info.warnings += job.runner.outages.lines
     info.signatures = count_signatures(job.records, job.workflow.source.store, options.remove_signatures)
     if job.runner.children.unwatchable:
         warn("stall detection was off: /proc/<pid>/io could not be read for skopeo")

@@ -5,6 +5,7 @@ never holds the others back. The main thread only waits, which keeps it free
 to take Ctrl-C or SIGTERM and stop every child.
 """
 
+import functools
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Set
@@ -13,9 +14,10 @@ from skomirror.skopeo.failures import OVERLOADED, RATE_LIMITED
 from skomirror.execution.limiter import RegistryLimiter
 from skomirror.planned import PlannedImage
 from skomirror.registry.present import PresentBlobs
+from skomirror.skopeo.outages import Watch
 from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
-from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.skopeo.runner import SkopeoRunner, note_retry
 from skomirror.endpoints.contract import Endpoint
 from skomirror.execution.meter import ByteMeter
 from skomirror.execution.pool import WorkerPool
@@ -23,19 +25,24 @@ from skomirror.execution.scheduler import BlobScheduler
 from skomirror.records import Failure, FailureKind, ImageRecord, Status, Survey
 from skomirror.survey import Surveyor
 
+def _destination_registry(image: PlannedImage) -> Optional[str]:
+    return image.destination.split("/", 1)[0] if image.destination_spec.startswith("docker://") else None
+
+
 def registries_of(image: PlannedImage) -> List[str]:
     """The registries a copy talks to: its source unless it comes from a store, its destination unless disk."""
     found = [] if image.source_store else [image.source.registry]
-    if image.destination_spec.startswith("docker://"):
-        found.append(image.destination.split("/", 1)[0])
-    return found
+    destination = _destination_registry(image)
+    return found + ([destination] if destination else [])
 
 
-def _culprit(failure: Failure, image: PlannedImage) -> str:
-    """The registry an overload answer came from: the one the message names, else the source."""
-    candidates = registries_of(image)
-    named = [registry for registry in candidates if registry in failure.message]
-    return (named or candidates or [image.source.registry])[0]
+def sides_of(image: PlannedImage) -> Dict[str, str]:
+    """registry -> "source", "destination", or "registry" when a copy stays within one."""
+    sides = {} if image.source_store else {image.source.registry: "source"}
+    destination = _destination_registry(image)
+    if destination:
+        sides[destination] = "registry" if destination in sides else "destination"
+    return sides
 
 
 SURVEY_THREADS = 16  # checks are HTTP requests, far lighter than copies: more of them can wait on the network
@@ -153,6 +160,8 @@ class Executor:
         source, destination = record.image.source_spec, record.image.destination_spec
         source_blobs = record.image.source_store.blobs if record.image.source_store else None
 
+        watch: Watch = self.runner.outages.watch(sides_of(record.image))
+
         def attempt() -> str:
             record.attempts += 1
             try:
@@ -160,15 +169,13 @@ class Executor:
                                              tag=record)
             except SkopeoFailed as failed:
                 if failed.failure.label in (RATE_LIMITED, OVERLOADED):
-                    self.limiter.slow_down(_culprit(failed.failure, record.image), failed.failure.label)
+                    self.limiter.slow_down(watch.culprit(failed.failure) or record.image.source.registry,
+                                           failed.failure.label)
                 raise
 
-        def note_retry(failure: Failure, delay: float) -> None:
-            with open(record.log, "a") as log:
-                log.write(f"=== {failure.kind.value} failure ({failure.label}); retrying in {delay:.1f}s\n")
-
         try:
-            pushed = self.runner.retry.call(attempt, self.runner.children.stopping, note_retry)
+            pushed = self.runner.retry.call(attempt, self.runner.children.stopping,
+                                            functools.partial(note_retry, record.log), watch)
             record.status = Status.COPIED
             record.digest = pushed or (record.survey.source_digest if record.survey else None)
             if record.attempts == 1:

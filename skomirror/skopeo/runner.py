@@ -4,6 +4,7 @@ Manifests are read over HTTP first when a RegistryClient is given (much cheaper
 than a process); whatever it cannot answer goes to `skopeo inspect --raw`.
 """
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -12,6 +13,7 @@ from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
 from skomirror.imageref import ImageRef
 from skomirror.manifests import digest_of
+from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.processes import ChildProcesses, Completed, open_log
 from skomirror.registry.client import Answer, RegistryClient, Unsupported
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
@@ -25,6 +27,7 @@ class SkopeoRunner:
     settings: CopySettings
     retry: RetryPolicy
     client: Optional[RegistryClient] = None
+    outages: Outages = field(default_factory=Outages)  # shared by every call of the run
     manifests: Dict[str, bytes] = field(default_factory=dict)  # by digest: immutable, read once per run
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False,
@@ -44,8 +47,9 @@ class SkopeoRunner:
         args = self.skopeo.inspect_raw_args(reference, access, self.settings.authfile)
         side = "destination" if on_destination else "source"
         policy = retry or self.retry
+        watch = self.outages.watch({ImageRef.parse(reference).registry: side})
         return policy.call(lambda: self.run(args, log, f"inspect {side}", capture_stdout=True).stdout,
-                           self.children.stopping)
+                           self.children.stopping, functools.partial(note_retry, log), watch)
 
     def _over_http(self, reference: str, on_destination: bool, head: bool, log: Path,
                    absent: Tuple[int, ...] = (404,), purpose: str = "inspect") -> Optional[Answer]:
@@ -119,3 +123,9 @@ class SkopeoRunner:
 def _note(log: Path, line: str) -> None:
     with open_log(log) as handle:
         handle.write(f"=== {line}\n".encode())
+
+
+def note_retry(log: Path, failure: Failure, delay: float, outage: str) -> None:
+    """The per-image log's line before a retry, with the outage the failure belongs to."""
+    _note(log, f"{failure.kind.value} failure ({failure.label}); retrying in {delay:.1f}s"
+               + (f"; {outage}" if outage else ""))
