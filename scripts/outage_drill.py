@@ -2,7 +2,7 @@
 """An outage in the middle of a mirror, and what it cost: run by hand, not a test.
 
   scripts/outage_drill.py --outage destination-stop|destination-kill|source-503 --down SECONDS
-                          [--images 30] [--tree DIR] [-- extra skomirror flags]
+                          [--images 30] [--tree DIR] [--keep DIR] [-- extra skomirror flags]
 
 Real docker-registry on 127.0.0.1, the source behind the WAN emulator (1 MB/s) so that
 copies take seconds. Once 3 copies have finished, the destination is stopped (SIGTERM) or
@@ -43,10 +43,12 @@ def main() -> None:
     parser.add_argument("--down", type=float, required=True, help="seconds")
     parser.add_argument("--images", type=int, default=30)
     parser.add_argument("--tree", type=Path, default=ROOT, help="the skomirror checkout to run")
+    parser.add_argument("--keep", type=Path, help="work in this new directory and keep it (logs, results.json)")
     parser.add_argument("extra", nargs="*", help="more skomirror flags, after --")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="drill-") as tmp:
-        root = Path(tmp)
+        root = Path(tmp) if args.keep is None else args.keep.resolve()
+        root.mkdir(parents=True, exist_ok=args.keep is None)
         source, destination = Registry(root / "source").start(), Registry(root / "destination").start()
         schedule = FaultSchedule({})
         slow = WanProxy(source.port, latency=0.005, connection_rate=1e6, total_rate=1e6).start()

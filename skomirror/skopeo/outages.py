@@ -69,6 +69,7 @@ class Outages:
                              f"({now - down.since:.0f} s)" for registry, down in sorted(self._down.items()))
 
     def _announce(self, line: str) -> None:
+        """Under the lock, so that a return is never said before the going down it answers."""
         self.lines.append(line)
         self.say(line)
 
@@ -78,31 +79,28 @@ class Outages:
         if not how or not registry:
             return ""
         window = self.window if window is None else window
-        first = ""
         with self._changed:
             down = self._down.get(registry)
             if down is None:
                 down = self._down[registry] = _Down(side, how, time.time(), time.monotonic())
                 until = f"; retrying until {clock_time(down.since_wall + window)}" if window else ""
-                first = f"{side} {registry} {how} since {clock_time(down.since_wall)} ({failure.label}){until}"
-        if first:
-            self._announce(first)
-        return f"{down.side} {registry} {down.how} since {clock_time(down.since_wall)}"
+                self._announce(f"{side} {registry} {how} since {clock_time(down.since_wall)} ({failure.label})"
+                               f"{until}")
+            return f"{down.side} {registry} {down.how} since {clock_time(down.since_wall)}"
 
-    def answered(self, registries: Sequence[str]) -> None:
-        """A call to these registries succeeded: those that were down are back, and their waiting retries go."""
-        back = []
+    def answered(self, registries: Sequence[str], started: Optional[float] = None) -> None:
+        """A call to these registries, begun at `started` (monotonic), succeeded: those down since before it
+        began are back, and their waiting retries go. A call begun before a registry went down proves nothing."""
         with self._changed:
             for registry in registries:
-                down = self._down.pop(registry, None)
-                if down is not None:
-                    self._returns[registry] = self._returns.get(registry, 0) + 1
-                    back.append(f"{down.side} {registry} answering again after {time.monotonic() - down.since:.0f} s "
-                                f"(down since {clock_time(down.since_wall)})")
-            if back:
+                down = self._down.get(registry)
+                if down is None or (started is not None and started < down.since):
+                    continue
+                del self._down[registry]
+                self._returns[registry] = self._returns.get(registry, 0) + 1
+                self._announce(f"{down.side} {registry} answering again after {time.monotonic() - down.since:.0f} s "
+                               f"(down since {clock_time(down.since_wall)})")
                 self._changed.notify_all()
-        for line in back:
-            self._announce(line)
 
     def wait(self, registry: str, seconds: float, stopping: threading.Event) -> None:
         """Sleep `seconds`, less if the run is stopping or `registry` comes back meanwhile."""
@@ -131,8 +129,8 @@ class Watch:
         self.blamed = self.culprit(failure)
         return self.outages.failed(self.blamed, self.sides.get(self.blamed, ""), failure, window)
 
-    def answered(self) -> None:
-        self.outages.answered(list(self.sides))
+    def answered(self, started: Optional[float] = None) -> None:
+        self.outages.answered(list(self.sides), started)
 
     def wait(self, seconds: float, stopping: threading.Event) -> None:
         self.outages.wait(self.blamed, seconds, stopping)

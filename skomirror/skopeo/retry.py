@@ -93,7 +93,7 @@ class RetryPolicy:
             streak.attempt_started = time.monotonic()
             result = operation()
             if watch is not None:
-                watch.answered()
+                watch.answered(streak.attempt_started)
             return result
 
         def stop(retry_state) -> bool:

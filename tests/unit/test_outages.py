@@ -1,6 +1,7 @@
 """Outages: a registry that is down is said once, with since and until; its return once; only real outages count."""
 
 import re
+import time
 
 from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import classify
@@ -79,3 +80,14 @@ def test_an_upload_that_ran_dry_blames_the_source_it_was_reading():
     dry = classify(fatal('writing blob: Patch \\"http://127.0.0.1:5001/v2/big/x/blobs/uploads/37719d4a?_state=X\\": '
                          'readfrom tcp 127.0.0.1:40250->127.0.0.1:5001: happened during read: unexpected EOF'))
     assert culprit(dry, {SOURCE: "source", DESTINATION: "destination"}) == SOURCE
+
+
+def test_a_call_begun_before_the_registry_went_down_does_not_bring_it_back():
+    said = []
+    outages = Outages(window=600, say=said.append)
+    before = time.monotonic()
+    outages.watch({SOURCE: "source"}).failed(SOURCE_503)
+    outages.answered([SOURCE], started=before)  # a copy that had read everything before the 503s began
+    assert outages.status().startswith(f"source {SOURCE} answering errors since ") and len(said) == 1
+    outages.answered([SOURCE], started=time.monotonic())
+    assert outages.status() == "" and said[1].startswith(f"source {SOURCE} answering again after ")
