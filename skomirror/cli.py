@@ -20,7 +20,7 @@ from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
-from skomirror.skopeo.retry import RetryPolicy
+from skomirror.skopeo.retry import DEFAULT_RETRY_WINDOW, MAX_BACKOFF, RetryPolicy
 from skomirror.run import run
 from skomirror.skopeo.command import RegistryAccess
 from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
@@ -64,6 +64,43 @@ class SizeType(click.ParamType):
         return int(float(match.group(1)) * unit)
 
 
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(h|ms|m|s|us|µs|ns)")
+_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds from a number of seconds ("90", "1.5") or a Go duration as oc-mirror takes ("10s", "2m", "1h30m")."""
+    value = text.strip()
+    if re.fullmatch(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", value):
+        return float(value)
+    parts = _DURATION_PART.findall(value)
+    if not value or "".join(number + unit for number, unit in parts) != value:
+        raise ValueError(f"{text!r} is not a duration; write e.g. 30 (seconds), 90s, 10m or 1h")
+    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as oc-mirror writes it, for defaults in --help: 600 -> "10m"."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+class DurationType(click.ParamType):
+    """A duration: seconds, or as oc-mirror writes them (10s, 2m, 1h30m)."""
+
+    name = "DURATION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(str(value))
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 class DateType(click.ParamType):
     name = "YYYY-MM-DD"
 
@@ -85,12 +122,18 @@ class DateType(click.ParamType):
               help="Images copied at the same time.")
 @click.option("--parallel-layers", type=click.IntRange(1, 64),
               help="Layers copied at the same time within one image (skopeo >= 1.16; older skopeo uses 6).")
-@retry_times_option
-@click.option("--retry-delay", type=click.FloatRange(0), default=0.0, show_default=True, metavar="SECONDS",
-              help="Fixed delay between retries; 0 means exponential backoff (1s, 2s, 4s... with jitter).")
-@click.option("--stall-timeout", type=click.FloatRange(0), default=DEFAULT_STALL_TIMEOUT, show_default=True,
-              metavar="SECONDS", help="Stop and retry a copy whose bytes stop moving this long (0: never). "
-                                      "A slow copy that still moves is never stopped.")
+@click.option("--retry-window", type=DurationType(), default=duration_text(DEFAULT_RETRY_WINDOW), show_default=True,
+              help="How long the transient failures (network, 5xx, 429) of one image are retried, from its first "
+                   "failure; an outage shorter than this loses nothing. 0: no time bound (--retry-times decides, "
+                   "5 by default).")
+@click.option("--retry-times", type=click.IntRange(0),
+              help="Also stop after this many retries of one image [default: no count; the window decides].")
+@click.option("--retry-delay", type=DurationType(), default="0", show_default=True,
+              help=f"Fixed delay between retries; 0 means exponential backoff (1s, 2s, 4s... up to "
+                   f"{duration_text(MAX_BACKOFF)}, with jitter).")
+@click.option("--stall-timeout", type=DurationType(), default=duration_text(DEFAULT_STALL_TIMEOUT), show_default=True,
+              help="Stop and retry a copy whose bytes stop moving this long (0: never). "
+                   "A slow copy that still moves is never stopped.")
 @click.option("--max-nested-paths", type=click.IntRange(0), default=0, show_default=True,
               help="Fold destination paths deeper than this into their last component (0: keep paths).")
 @authfile_option
@@ -116,8 +159,8 @@ class DateType(click.ParamType):
 @cert_dir_option("src")
 @cert_dir_option("dest")
 def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
-                parallel_images: int, parallel_layers: Optional[int], retry_times: int, retry_delay: float,
-                stall_timeout: float,
+                parallel_images: int, parallel_layers: Optional[int], retry_window: float,
+                retry_times: Optional[int], retry_delay: float, stall_timeout: float,
                 max_nested_paths: int, authfile: Optional[Path], rerun_failed: bool, archive_size: Optional[int],
                 keep_going: bool,
                 since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
@@ -151,7 +194,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         dry_run=dry_run,
         parallel_images=parallel_images,
         parallel_layers=parallel_layers,
-        retry=RetryPolicy(retry_times, retry_delay),
+        retry=RetryPolicy(retry_times, retry_window, retry_delay),
         stall_timeout=stall_timeout or None,
         max_nested_paths=max_nested_paths,
         authfile=authfile,

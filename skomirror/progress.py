@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Optional, TextIO
+from typing import Callable, Optional, TextIO
 
 from tqdm import tqdm
 
@@ -86,6 +86,7 @@ class Progress:
         self.smoothing = smoothing  # weight of the newest rate in the smoothed rate
         self._rate: Optional[float] = None
         self._last: tuple = (self.started, 0)
+        self.notice: Callable[[], str] = lambda: ""  # what the status line adds (a registry that is down)
 
     def start(self, label: str, images: int, total_bytes: Optional[int] = None,
               already: Optional[Counts] = None) -> None:
@@ -167,7 +168,9 @@ class Progress:
                 eta = remaining / rate if rate > 0 else None
                 text += (f", {format_bytes(self.counts.bytes_done)} of {format_bytes(self.total_bytes)}"
                          f" at {format_bytes(rate)}/s, ETA {format_duration(eta)}")
-            return text + f", elapsed {format_duration(elapsed)}"
+            text += f", elapsed {format_duration(elapsed)}"
+        notice = self.notice()
+        return f"{text}; {notice}" if notice else text
 
     def _tick(self) -> None:
         while not self._stop.wait(self.interval):

@@ -32,6 +32,7 @@ from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
 from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
+from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.processes import ChildProcesses
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
@@ -86,8 +87,10 @@ class Run(CopyEngine):
         client = RegistryClient(options.source_access, options.destination_access, options.authfile,
                                 self.registries)
         children = ChildProcesses(options.stall_timeout, on_change=self.locks.record_children)
-        super().__init__(workspace, progress, SkopeoRunner(self.skopeo, children, settings, options.retry, client),
-                         options.parallel_images)
+        runner = SkopeoRunner(self.skopeo, children, settings, options.retry, client,
+                              Outages(options.retry.window, progress.say))
+        progress.notice = runner.outages.status  # the status line says which registry is down
+        super().__init__(workspace, progress, runner, options.parallel_images)
         self.collected = Collected()
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)
         self.records: List[ImageRecord] = []
@@ -261,6 +264,7 @@ def _run(job: Run, info: RunInfo) -> int:
         return EXIT_OK
     info.elapsed = time.monotonic() - started
     info.rate_limits = [event for executor in job.executors for event in executor.limiter.events]
+    info.warnings += job.runner.outages.lines
     info.signatures = count_signatures(job.records, job.workflow.source.store, options.remove_signatures)
     if job.runner.children.unwatchable:
         warn("stall detection was off: /proc/<pid>/io could not be read for skopeo")

@@ -6,6 +6,7 @@ to take Ctrl-C or SIGTERM and stop every child.
 """
 
 import dataclasses
+import functools
 import threading
 import time
 from typing import Callable, Dict, List, Optional, Set, Tuple
@@ -14,9 +15,10 @@ from skomirror.skopeo.failures import OVERLOADED, RATE_LIMITED
 from skomirror.execution.limiter import RegistryLimiter
 from skomirror.planned import PlannedImage
 from skomirror.registry.present import PresentBlobs
+from skomirror.skopeo.outages import Watch
 from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
-from skomirror.skopeo.runner import SkopeoRunner
+from skomirror.skopeo.runner import SkopeoRunner, note_retry
 from skomirror.endpoints.contract import Endpoint
 from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.manifests import ManifestError
@@ -28,19 +30,24 @@ from skomirror.records import Failure, FailureKind, ImageFacts, ImageRecord, Spa
 from skomirror.execution.sparse import copy_some_platforms
 from skomirror.survey import Surveyor, source_endpoint
 
+def _destination_registry(image: PlannedImage) -> Optional[str]:
+    return image.destination.split("/", 1)[0] if image.destination_spec.startswith("docker://") else None
+
+
 def registries_of(image: PlannedImage) -> List[str]:
     """The registries a copy talks to: its source unless it comes from a store, its destination unless disk."""
     found = [] if image.source_store else [image.source.registry]
-    if image.destination_spec.startswith("docker://"):
-        found.append(image.destination.split("/", 1)[0])
-    return found
+    destination = _destination_registry(image)
+    return found + ([destination] if destination else [])
 
 
-def _culprit(failure: Failure, image: PlannedImage) -> str:
-    """The registry an overload answer came from: the one the message names, else the source."""
-    candidates = registries_of(image)
-    named = [registry for registry in candidates if registry in failure.message]
-    return (named or candidates or [image.source.registry])[0]
+def sides_of(image: PlannedImage) -> Dict[str, str]:
+    """registry -> "source", "destination", or "registry" when a copy stays within one."""
+    sides = {} if image.source_store else {image.source.registry: "source"}
+    destination = _destination_registry(image)
+    if destination:
+        sides[destination] = "registry" if destination in sides else "destination"
+    return sides
 
 
 SURVEY_THREADS = 16  # checks are HTTP requests, far lighter than copies: more of them can wait on the network
@@ -162,6 +169,8 @@ class Executor:
         source_blobs = record.image.source_store.blobs if record.image.source_store else None
         selection = record.facts.selection if record.facts else None
 
+        watch: Watch = self.runner.outages.watch(sides_of(record.image))
+
         def attempt() -> str:
             record.attempts += 1
             begun, ok = time.time(), False
@@ -176,17 +185,15 @@ class Executor:
                 return pushed
             except SkopeoFailed as failed:
                 if failed.failure.label in (RATE_LIMITED, OVERLOADED):
-                    self.limiter.slow_down(_culprit(failed.failure, record.image), failed.failure.label)
+                    self.limiter.slow_down(watch.culprit(failed.failure) or record.image.source.registry,
+                                           failed.failure.label)
                 raise
             finally:
                 record.spans.append(Span(begun, time.time(), f"copy attempt {record.attempts}", ok))
 
-        def note_retry(failure: Failure, delay: float) -> None:
-            with open(record.log, "a") as log:
-                log.write(f"=== {failure.kind.value} failure ({failure.label}); retrying in {delay:.1f}s\n")
-
         try:
-            pushed = self.runner.retry.call(attempt, self.runner.children.stopping, note_retry)
+            pushed = self.runner.retry.call(attempt, self.runner.children.stopping,
+                                            functools.partial(note_retry, record.log), watch)
             record.status = Status.COPIED
             surveyed = record.survey.source_digest if record.survey else None
             record.digest = pushed or surveyed

@@ -15,6 +15,7 @@ from skomirror.records import NOT_FOUND, Failure, FailureKind
 RATE_LIMITED, OVERLOADED = "rate limited (429)", "registry overloaded (503)"  # these slow a registry down
 STALLED = "stalled"
 AUTH_FAILED, DENIED = "authentication failed", "access denied"
+NOT_ANSWERING, ANSWERING_ERRORS = "not answering", "answering errors"  # how a registry that is down is said
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class Rule:
     pattern: str
     kind: FailureKind
     label: str
+    down: str = ""  # the failure says the registry itself is down (skomirror.skopeo.outages), and how
 
 
 # First match wins; more specific patterns come first.
@@ -33,17 +35,22 @@ RULES = (
     Rule(r"must be converted to type .*Instructed to preserve digests", FailureKind.RACE, "manifest list upload failed"),
     Rule(r"blob upload unknown|blob upload invalid", FailureKind.TRANSIENT, "blob upload lost"),
     Rule(r"toomanyrequests|too many requests|\b429\b", FailureKind.TRANSIENT, RATE_LIMITED),
-    Rule(r"\b503\b|Service Unavailable", FailureKind.TRANSIENT, OVERLOADED),
+    Rule(r"\b503\b|Service Unavailable", FailureKind.TRANSIENT, OVERLOADED, ANSWERING_ERRORS),
     Rule(r"unexpected HTTP status: 5\d\d|status code from registry 5\d\d|\b5\d\d \((Internal Server Error|Bad "
-         r"Gateway|Service Unavailable|Gateway Timeout)\)", FailureKind.TRANSIENT, "registry server error (5xx)"),
-    Rule(r"connection refused", FailureKind.TRANSIENT, "connection refused"),
-    Rule(r"connection reset", FailureKind.TRANSIENT, "connection reset"),
-    Rule(r"broken pipe", FailureKind.TRANSIENT, "broken pipe"),
-    Rule(r"network is unreachable|no route to host|host is down", FailureKind.TRANSIENT, "network unreachable"),
+         r"Gateway|Service Unavailable|Gateway Timeout)\)", FailureKind.TRANSIENT, "registry server error (5xx)",
+         ANSWERING_ERRORS),
+    Rule(r"connection refused", FailureKind.TRANSIENT, "connection refused", NOT_ANSWERING),
+    Rule(r"connection reset", FailureKind.TRANSIENT, "connection reset", NOT_ANSWERING),
+    Rule(r"broken pipe", FailureKind.TRANSIENT, "broken pipe", NOT_ANSWERING),
+    # the registry went away under a request in flight (Go's net and net/http wording)
+    Rule(r"use of closed network connection|server closed idle connection", FailureKind.TRANSIENT,
+         "connection closed", NOT_ANSWERING),
+    Rule(r"network is unreachable|no route to host|host is down", FailureKind.TRANSIENT, "network unreachable",
+         NOT_ANSWERING),
     Rule(r"i/o timeout|TLS handshake timeout|context deadline exceeded|Client\.Timeout|timeout awaiting",
-         FailureKind.TRANSIENT, "timeout"),
-    Rule(r"unexpected EOF|: EOF\b|\bEOF$", FailureKind.TRANSIENT, "connection closed early (EOF)"),
-    Rule(r"http2: |GOAWAY|stream error", FailureKind.TRANSIENT, "HTTP/2 stream error"),
+         FailureKind.TRANSIENT, "timeout", NOT_ANSWERING),
+    Rule(r"unexpected EOF|: EOF\b|\bEOF$", FailureKind.TRANSIENT, "connection closed early (EOF)", NOT_ANSWERING),
+    Rule(r"http2: |GOAWAY|stream error", FailureKind.TRANSIENT, "HTTP/2 stream error", NOT_ANSWERING),
     Rule(r"manifest unknown|no descriptor found|name unknown|repository name not known|not found|"
          r"Image may not exist",
          FailureKind.PERMANENT, NOT_FOUND),
@@ -62,6 +69,8 @@ RULES = (
     Rule(r"\bUNSUPPORTED\b|operation is unsupported|405 Method Not Allowed", FailureKind.PERMANENT,
          "registry does not allow deletes"),
 )
+_DOWN = {rule.label: rule.down for rule in RULES if rule.down}
+_DOWN[STALLED] = NOT_ANSWERING  # every byte stopped: the watchdog's word, not skopeo's
 _COMPILED = tuple((re.compile(rule.pattern, re.IGNORECASE), rule) for rule in RULES)
 _UNKNOWN = Rule("", FailureKind.PERMANENT, "skopeo failed")
 _LOGFMT_FATAL = re.compile(r'level=(?:fatal|error) msg="((?:[^"\\]|\\.)*)"')
@@ -102,3 +111,8 @@ def classify(stderr: str, returncode: Optional[int] = 1, interrupted: bool = Fal
         if regex.search(primary):
             return Failure(rule.kind, rule.label, message)
     return Failure(_UNKNOWN.kind, _UNKNOWN.label, message)
+
+
+def down_as(failure: Failure) -> str:
+    """How the registry is down when this failure says it is ("not answering", "answering errors"), else ""."""
+    return _DOWN.get(failure.label, "") if failure.kind is FailureKind.TRANSIENT else ""

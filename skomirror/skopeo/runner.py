@@ -6,6 +6,7 @@ skomirror.registry.registries_conf); whatever it cannot answer goes to
 `skopeo inspect --raw`.
 """
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -14,6 +15,7 @@ from skomirror.records import Failure, FailureKind
 from skomirror.skopeo.failures import AUTH_FAILED, DENIED, STALLED, classify
 from skomirror.imageref import ImageRef
 from skomirror.manifests import digest_of
+from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.processes import ChildProcesses, Completed, note
 from skomirror.registry.client import Answer, RegistryClient, Unsupported
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
@@ -27,6 +29,7 @@ class SkopeoRunner:
     settings: CopySettings
     retry: RetryPolicy
     client: Optional[RegistryClient] = None
+    outages: Outages = field(default_factory=Outages)  # shared by every call of the run
     manifests: Dict[str, bytes] = field(default_factory=dict)  # by digest: immutable, read once per run
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False,
@@ -46,8 +49,9 @@ class SkopeoRunner:
         args = self.skopeo.inspect_raw_args(reference, access, self.settings.authfile)
         side = "destination" if on_destination else "source"
         policy = retry or self.retry
+        watch = self.outages.watch({ImageRef.parse(reference).registry: side})
         return policy.call(lambda: self.run(args, log, f"inspect {side}", capture_stdout=True).stdout,
-                           self.children.stopping)
+                           self.children.stopping, functools.partial(note_retry, log), watch)
 
     def _over_http(self, reference: str, on_destination: bool, head: bool, log: Path,
                    absent: Tuple[int, ...] = (404,), purpose: str = "inspect") -> Optional[Answer]:
@@ -118,3 +122,9 @@ class SkopeoRunner:
             return digestfile.read_text().strip()
         finally:
             digestfile.unlink(missing_ok=True)
+
+
+def note_retry(log: Path, failure: Failure, delay: float, outage: str) -> None:
+    """The per-image log's line before a retry, with the outage the failure belongs to."""
+    note(log, f"{failure.kind.value} failure ({failure.label}); retrying in {delay:.1f}s"
+              + (f"; {outage}" if outage else ""))

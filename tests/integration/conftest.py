@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import pytest
 
@@ -86,10 +86,11 @@ def finished_copies(workspace: Path) -> int:
 
 
 def interrupted_skomirror(*args: str, cwd: Path, workspace: Path, signum: int = signal.SIGINT,
-                          after_copies: int = 0):
+                          after_copies: int = 0, freeze: Optional[Callable[[], None]] = None):
     """Start the CLI, send `signum` once a copy is under way (and `after_copies` have finished).
 
-    Returns (returncode, stdout, stderr).
+    freeze: called as soon as that is so (a WanProxy's hold, say), so that a loaded machine cannot
+    let the run finish before the signal arrives. Returns (returncode, stdout, stderr).
     """
     process = subprocess.Popen(_command(args, True), cwd=cwd, env=dict(os.environ, PYTHONPATH=str(PROJECT)),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -97,6 +98,8 @@ def interrupted_skomirror(*args: str, cwd: Path, workspace: Path, signum: int = 
         wait_for(lambda: skopeo_processes_mentioning(str(workspace)) and
                  any("copy attempt" in log.read_text() for log in workspace.rglob("*.log")) and
                  finished_copies(workspace) >= after_copies, 60, "copies to start")
+        if freeze is not None:
+            freeze()
         time.sleep(0.5)
         process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=60)

@@ -225,7 +225,8 @@ def test_interrupted_mirror_to_disk_and_disk_to_mirror_resume_with_only_what_is_
         isc = write_isc(tmp_path / "isc.yaml", [f"{proxy.host}/apps/{name}:1" for name in names])
         code, _, stderr = interrupted_skomirror("--parallel-images", "2", str(isc), f"file://{disk}",
                                                 "--workspace", str(connected), cwd=tmp_path, workspace=connected,
-                                                after_copies=1)
+                                                after_copies=1, freeze=proxy.hold)
+        proxy.release()
         assert code == 130, stderr
         done_before = {i["destination"] for i in results(connected)["images"] if i["status"] == "copied"}
         assert 1 <= len(done_before) < len(names)
@@ -246,7 +247,8 @@ def test_interrupted_mirror_to_disk_and_disk_to_mirror_resume_with_only_what_is_
         target = f"docker://{slow_registry.host}"
         code, _, stderr = interrupted_skomirror("--parallel-images", "2", "--from", str(usb), target,
                                                 "--workspace", str(disconnected), cwd=tmp_path,
-                                                workspace=disconnected, after_copies=1)
+                                                workspace=disconnected, after_copies=1, freeze=slow_registry.hold)
+        slow_registry.release()
         assert code == 130, stderr
         pushed_before = {i["destination"] for i in results(disconnected)["images"] if i["status"] == "copied"}
         assert 1 <= len(pushed_before) < len(names)

@@ -6,6 +6,8 @@ says which numbers of a class get a fault instead of a clean answer:
 - reset: forward the answer's headers and part of its body, then reset the connection;
 - stall: forward the headers and part of the body, then send nothing more.
 Every answer closes its connection, so each request is decided on its own.
+An outage (`FaultSchedule.outage`) answers every request with one fault until it ends,
+whatever its class or number: a registry down for a while, behind a load balancer.
 """
 
 import asyncio
@@ -60,6 +62,12 @@ class FaultSchedule:
         self.injected: Counter = Counter()
         self.skipped: Counter = Counter()
         self._lock = threading.Lock()
+        self._everything: Optional[Fault] = None
+
+    def outage(self, fault: Optional[Fault]) -> None:
+        """From now on every request gets `fault` (None: the schedule applies again)."""
+        with self._lock:
+            self._everything = fault
 
     def decide(self, method: str, path: str) -> Optional[Fault]:
         """The fault scheduled for this request, if any; the proxy reports whether it applied it."""
@@ -67,6 +75,8 @@ class FaultSchedule:
         with self._lock:
             self.seen[cls] += 1
             number = self.seen[cls]
+            if self._everything is not None:
+                return self._everything
             return next((fault for numbers, fault in self.rules.get(cls, []) if number in numbers), None)
 
     def applied(self, fault: Fault) -> None:

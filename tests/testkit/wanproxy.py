@@ -56,9 +56,17 @@ class WanProxy(LoopServer):
         self.counters = Counters()
         self._aggregate_up = Pacer(total_rate)
         self._aggregate_down = Pacer(total_rate)
+        self._held = False
 
     def reset_counters(self) -> None:
         self.counters = Counters()
+
+    def hold(self) -> None:
+        """Forward nothing more (connections stay open and silent) until release(): a link that froze."""
+        self._held = True
+
+    def release(self) -> None:
+        self._held = False
 
     async def _pump(self, reader, writer, pacer: Pacer, aggregate: Pacer, downstream: bool) -> None:
         queue: asyncio.Queue = asyncio.Queue(maxsize=64)
@@ -82,6 +90,8 @@ class WanProxy(LoopServer):
                     await asyncio.sleep(delay)
                 if not data:
                     break
+                while self._held:
+                    await asyncio.sleep(0.02)
                 # both caps at once: waiting for one and then the other would add their delays
                 allowed = max(pacer.reserve(len(data)), aggregate.reserve(len(data)))
                 if allowed > time.monotonic():

@@ -135,3 +135,38 @@ def test_a_bundle_is_skipped_when_one_of_its_related_images_failed(fake_process,
     assert bundle.status == Status.FAILED and bundle.attempts == 0
     assert bundle.failure.one_line.startswith("related image failed: skipping operator bundle src.example/ops/bundle")
     assert fake_process.call_count(COPY + [fake_process.any()]) == 0
+
+
+@pytest.fixture
+def default_executor(old_skopeo) -> Executor:
+    """The command line's default policy (window, no count), with fixed short waits."""
+    runner = SkopeoRunner(old_skopeo, ChildProcesses(), CopySettings(), RetryPolicy(delay=0.001))
+    return Executor(runner, RegistryEndpoint(RegistryDestination("dst.example")), parallel_images=2,
+                    on_done=lambda record: None)
+
+
+@pytest.mark.parametrize("message, label", [
+    ("reading manifest 1 in src.example/a/b: manifest unknown: manifest unknown", "image not found"),
+    ("initializing source docker://src.example/a/b:1: reading manifest 1 in src.example/a/b: unauthorized: "
+     "authentication required", "authentication failed"),
+])
+def test_with_default_flags_a_permanent_failure_still_fails_at_once(fake_process, default_executor, record,
+                                                                     message, label):
+    fake_process.register(COPY + [fake_process.any()], stderr=fatal(message), returncode=1, occurrences=5)
+    default_executor.copy(record)
+    assert (record.status, record.attempts, record.failure.label) == (Status.FAILED, 1, label)
+
+
+def test_with_default_flags_an_outage_outlives_the_old_count_and_the_log_names_it(fake_process, default_executor,
+                                                                                   record):
+    refused = fatal('writing blob: Head \\"http://dst.example/v2/a/b/blobs/sha256:9f\\": dial tcp 10.0.0.2:443: '
+                    'connect: connection refused')
+    fake_process.register(COPY + [fake_process.any()], stderr=refused, returncode=1, occurrences=9)
+    fake_process.register(COPY + [fake_process.any()], callback=write_digestfile)
+    default_executor.copy(record)
+    assert (record.status, record.attempts) == (Status.COPIED, 10)
+    log = record.log.read_text()
+    assert log.count("; destination dst.example not answering since ") == 9
+    outages = default_executor.runner.outages
+    assert outages.lines[0].startswith("destination dst.example not answering since ")
+    assert outages.lines[1].startswith("destination dst.example answering again after ")

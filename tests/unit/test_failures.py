@@ -2,12 +2,31 @@
 
 Lines marked 1.9.3 were captured from Debian 12's skopeo with stderr not a TTY
 (logfmt), against docker-registry 2.8 or a fault-injecting fake registry.
+data/skopeo-outage-stderr.txt holds what skopeo printed when registries went away
+under it (scripts/provoke_outages.py provoked them), each line under its scenario.
 """
+
+from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 
 from skomirror.records import FailureKind
-from skomirror.skopeo.failures import RULES, classify, error_message
+from skomirror.skopeo.failures import ANSWERING_ERRORS, NOT_ANSWERING, RATE_LIMITED, RULES, classify, down_as, \
+    error_message
+
+OUTAGE_LINES = Path(__file__).parent / "data" / "skopeo-outage-stderr.txt"
+
+
+def outage_lines() -> List[Tuple[str, str]]:
+    """(scenario, stderr line) for every line of the outage capture."""
+    rows, scenario = [], ""
+    for line in OUTAGE_LINES.read_text().splitlines():
+        if line.startswith("# "):
+            scenario = line[2:]
+        elif line.strip() and not line.startswith("##"):
+            rows.append((scenario, line + "\n"))
+    return rows
 
 
 def fatal(message: str) -> str:
@@ -106,8 +125,39 @@ def test_classifies_real_skopeo_errors(message, kind, label):
     assert "\n" not in failure.one_line
 
 
+@pytest.mark.parametrize("scenario, stderr", outage_lines(), ids=lambda value: value[:60])
+def test_every_error_of_a_registry_going_away_is_transient_and_says_it_is_down(scenario, stderr):
+    failure = classify(stderr)
+    assert failure.kind is FailureKind.TRANSIENT, (scenario, failure)
+    if "429" in scenario:
+        assert failure.label == RATE_LIMITED and down_as(failure) == ""  # it answers: it asks to slow down
+    else:
+        assert down_as(failure) == (ANSWERING_ERRORS if "answering 5" in scenario else NOT_ANSWERING), failure
+
+
+@pytest.mark.parametrize("ending, label", [
+    ('/blobs/uploads/', "connection closed early (EOF)"),  # writing blob: Patch "…/blobs/uploads/…": EOF
+    ("use of closed network connection", "connection closed"),
+    ("http: server closed idle connection", "connection closed"),
+    ("write: broken pipe", "broken pipe"),
+    ("happened during read: unexpected EOF", "connection closed early (EOF)"),
+    ("connect: connection refused", "connection refused"),
+    ("invalid status code from registry 503 (Service Unavailable)", "registry overloaded (503)"),
+])
+def test_the_capture_holds_each_shape_that_was_misread_or_never_seen_live(ending, label):
+    found = [classify(stderr) for _, stderr in outage_lines() if ending in stderr and
+             (ending != '/blobs/uploads/' or '\\": EOF"' in stderr and "Patch" in stderr)]
+    assert found and all(failure.label == label for failure in found), (ending, found)
+
+
+def test_a_failure_that_is_not_transient_never_says_the_registry_is_down():
+    assert down_as(classify(fatal("reading manifest 1 in r/x: manifest unknown: manifest unknown"))) == ""
+    assert down_as(classify("", returncode=-9)) == ""  # a killed skopeo says nothing of its registries
+
+
 def test_every_rule_is_exercised():
     labels = {label.split(" (")[0] for _, _, label in CASES}
+    labels |= {classify(stderr).label.split(" (")[0] for _, stderr in outage_lines()}
     assert [rule.label for rule in RULES if rule.label.split(" (")[0] not in labels] == []
 
 

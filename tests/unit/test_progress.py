@@ -57,3 +57,25 @@ def test_terminal_mode_draws_one_tqdm_bar_in_bytes_with_the_counts():
 def test_formats():
     assert format_bytes(None) == "?" and format_bytes(512) == "512 B" and format_bytes(3 * 1024 ** 3) == "3.0 GiB"
     assert format_duration(59) == "59s" and format_duration(61) == "1m01s" and format_duration(3700) == "1h01m40s"
+
+
+def test_the_status_line_says_which_registry_is_down_so_the_run_does_not_look_hung():
+    from skomirror.records import Failure, FailureKind
+    from skomirror.skopeo.outages import Outages
+
+    stream = io.StringIO()
+    progress = Progress(stream, interactive=False, interval=0.05)
+    outages = Outages(window=600, say=progress.say)
+    progress.notice = outages.status
+    progress.start(MIRRORING, images=2)
+    outages.failed("127.0.0.1:5001", "destination",
+                   Failure(FailureKind.TRANSIENT, "connection refused", "dial tcp 127.0.0.1:5001: connection refused"))
+    time.sleep(0.12)
+    outages.answered(["127.0.0.1:5001"])
+    progress.finish()
+    lines = stream.getvalue().splitlines()
+    assert lines[0].startswith("destination 127.0.0.1:5001 not answering since ")  # said at once, once
+    ticks = [line for line in lines if line.startswith("mirroring: ")]
+    assert ticks[0].endswith(" s)") and "; destination 127.0.0.1:5001 not answering since " in ticks[0]
+    assert ticks[-1].endswith("elapsed 0s")  # back: the notice is gone
+    assert sum(line.startswith("destination 127.0.0.1:5001 answering again") for line in lines) == 1
