@@ -1,0 +1,1 @@
+"""Commands beside run and delete, each its own module (registered in skomirror.cli)."""
