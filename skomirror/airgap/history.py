@@ -132,8 +132,8 @@ class History(ShipmentRecords):
                 pass  # its number is taken all the same
         numbers = [number for shipment in known for number in map(part_number, shipment.parts) if number]
 
-        def after(highest: int) -> int:
-            return -(-highest // stride) * stride + offset + 1 if stride > 1 else highest + 1
+        def after(highest: int) -> int:  # the least number past `highest` that is offset + 1 modulo stride
+            return highest + 1 + (offset - highest) % stride
 
         return after(max(ids, default=0)), after(max(numbers, default=0))
 

@@ -130,17 +130,19 @@ def test_three_shards_at_once_copy_each_image_once_and_merge_into_the_unsharded_
     assert {e["status"] for e in results(whole_ws)["images"]} == {"copied"}
 
 
-def test_a_shard_missing_or_twice_is_refused_in_one_line(tmp_path, source, destination):
+def test_a_failing_shard_fails_alone_and_merge_refuses_a_shard_missing_or_twice(tmp_path, source, destination):
     images = family_images()
     for (repository, tag), image in list(images.items())[:4]:
         source.push(repository, tag, image)
-    isc = write_isc(tmp_path / "isc.yaml", [f"{source.host}/{repository}:{tag}"
-                                            for repository, tag in list(images)[:4]])
+    isc = write_isc(tmp_path / "isc.yaml", [f"{source.host}/{repository}:{tag}" for repository, tag in list(images)[:4]]
+                    + [f"{source.host}/nowhere/gone:1"])
     target = f"docker://{destination.host}/mirror"
-    for k in (0, 2):
+    codes = []
+    for k in range(SHARDS):
         run = skomirror(str(isc), target, "--shard", f"{k}/{SHARDS}", "--workspace", str(tmp_path / f"ws-{k}"),
                         cwd=tmp_path)
-        assert run.returncode == 0, run.stdout + run.stderr
+        codes.append(run.returncode)
+    assert sorted(codes) == [0, 0, 8], codes  # the shard holding the missing image, and only it
     missing = merge("--workspace", str(tmp_path / "m"), str(tmp_path / "ws-0"), str(tmp_path / "ws-2"), cwd=tmp_path)
     assert missing.returncode == 1
     assert missing.stderr.splitlines() == [f"skomirror: error: shard 1/{SHARDS} is missing: give the workspaces of "
@@ -148,6 +150,14 @@ def test_a_shard_missing_or_twice_is_refused_in_one_line(tmp_path, source, desti
     twice = merge("--workspace", str(tmp_path / "m"), str(tmp_path / "ws-0"), str(tmp_path / "ws-0"), cwd=tmp_path)
     assert twice.returncode == 1 and len(twice.stderr.splitlines()) == 1, twice.stderr
     assert not (tmp_path / "m" / "results.json").exists()
+
+    merged = merge("--workspace", str(tmp_path / "m"), *(str(tmp_path / f"ws-{k}") for k in range(SHARDS)),
+                   cwd=tmp_path)
+    assert merged.returncode == 8, merged.stdout + merged.stderr
+    assert "5 images: 4 copied, 0 skipped (already mirrored), 1 failed" in merged.stdout
+    errors = (tmp_path / "m" / "mirroring_errors.txt").read_text().splitlines()
+    assert len(errors) == 1 and errors[0].startswith(f"error mirroring image {source.host}/nowhere/gone:1 error: ")
+    assert len((tmp_path / "m" / "mapping.txt").read_text().splitlines()) == 5
 
 
 def test_mirror_to_disk_shards_are_received_by_one_from(tmp_path, source, destination):
