@@ -123,6 +123,9 @@ def merge(workspaces: List[Path], out: Path, shipments: Optional[Path], say) -> 
     locks = take(places, me(target.root), say)
     try:
         joined = join([read_shard(path.absolute()) for path in workspaces])
+        directories = [Path(shard.shard["shipments"]) for shard in joined.shards if shard.shard.get("shipments")]
+        if shipments is not None and not directories:
+            raise SkomirrorError("--shipments: the shards wrote no shipments (they mirrored to a registry)")
         target.prepare()
         images = joined.planned + joined.added
         target.write(target.mapping, "".join(f"{image['source']}={image['destination']}\n"
@@ -134,10 +137,7 @@ def merge(workspaces: List[Path], out: Path, shipments: Optional[Path], say) -> 
         elif target.errors.exists():
             target.errors.unlink()
         _write_cluster_resources(joined, target, say)
-        directories = [Path(shard.shard["shipments"]) for shard in joined.shards if shard.shard.get("shipments")]
         if shipments is not None:
-            if not directories:
-                raise SkomirrorError("--shipments: the shards wrote no shipments (they mirrored to a registry)")
             placed = gather_shipments(directories, shipments.absolute(), say)
             say(f"{plural(placed, 'shipment')} gathered into {shipments}: carry its mirror_* files and receive "
                 f"them with one run --from file://{shipments.absolute()}")
