@@ -192,3 +192,21 @@ def test_mirror_to_disk_shards_are_received_by_one_from(tmp_path, source, destin
     assert len(results(tmp_path / "bastion")["images"]) == len(images)
     assert sorted(path.name for path in (tmp_path / "bastion" / "received").iterdir()) == [
         f"mirror_shipment_{k + 1:04d}.json" for k in range(SHARDS)]
+
+
+def test_a_shard_left_with_nothing_ends_cleanly_and_still_counts_in_the_merge(tmp_path, source, destination):
+    image = simple_image("shards-alone", (20_000,))
+    source.push("alone/app", "1", image)
+    isc = write_isc(tmp_path / "isc.yaml", [f"{source.host}/alone/app:1"])
+    target = f"docker://{destination.host}/mirror"
+    runs = [skomirror(str(isc), target, "--shard", f"{k}/2", "--workspace", str(tmp_path / f"ws-{k}"), cwd=tmp_path)
+            for k in range(2)]
+    assert [run.returncode for run in runs] == [0, 0], [run.stdout + run.stderr for run in runs]
+    empty = [k for k in range(2) if not results(tmp_path / f"ws-{k}")["images"]]
+    assert len(empty) == 1 and f"shard {empty[0]}/2: 0 of 1 image" in runs[empty[0]].stdout
+    assert (tmp_path / f"ws-{empty[0]}" / "mapping.txt").read_text() == ""
+    merged = merge("--workspace", str(tmp_path / "merged"), str(tmp_path / "ws-0"), str(tmp_path / "ws-1"),
+                   cwd=tmp_path)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert skopeo_digest(f"{destination.host}/mirror/alone/app:1") == image.digest
+    assert [e["status"] for e in results(tmp_path / "merged")["images"]] == ["copied"]
