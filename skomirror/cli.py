@@ -1,5 +1,6 @@
 """The command line. Parsing and error wording only; the work is in `run`."""
 
+import os
 import re
 import sys
 from datetime import datetime
@@ -13,6 +14,7 @@ from skomirror.config.model import DELETE_KIND
 from skomirror.commands import describe, list_operators, list_releases
 from skomirror.commands.options import (ImageType, authfile_option, cert_dir_option, local_path, retry_times_option,
                                         tls_option, update_url_option)
+from skomirror.commands.merge import merge_command
 from skomirror.crash import Crashed, write_crash_log
 from skomirror.delete.generate import generate as generate_delete_list
 from skomirror.delete.removal import remove_listed
@@ -22,6 +24,7 @@ from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.skopeo.retry import DEFAULT_RETRY_WINDOW, MAX_BACKOFF, RetryPolicy
 from skomirror.run import run
+from skomirror.shards import Shard, parse_shard, shard_from_environment
 from skomirror.skopeo.command import RegistryAccess
 from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 
@@ -111,6 +114,20 @@ class DateType(click.ParamType):
             self.fail(f"{value!r} is not a date in the form YYYY-MM-DD", param, ctx)
 
 
+class ShardType(click.ParamType):
+    """K/N: shard K (from 0) of N; see skomirror.shards."""
+
+    name = "K/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, Shard):
+            return value
+        try:
+            return parse_shard(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
 @cli.command("run")
 @click.argument("paths", nargs=-1, required=True, metavar="[CONFIG] DEST")
 @click.option("--from", "from_dir", metavar="file://DIR",
@@ -154,6 +171,9 @@ class DateType(click.ParamType):
 @click.option("--require-signatures", is_flag=True, help="Fail when a release signature cannot be fetched.")
 @click.option("--remove-signatures", is_flag=True, help="Do not mirror the images' cosign signatures "
                                                        "(sha256-<digest>.sig tags).")
+@click.option("--shard", type=ShardType(), help="Run shard K (from 0) of N of the plan, on one of N hosts "
+                                               "[default: $JOB_COMPLETION_INDEX/$JOB_COMPLETIONS when both are set]; "
+                                               "join the shards with skomirror merge.")
 @tls_option("src")
 @tls_option("dest")
 @cert_dir_option("src")
@@ -164,8 +184,8 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 max_nested_paths: int, authfile: Optional[Path], rerun_failed: bool, archive_size: Optional[int],
                 keep_going: bool,
                 since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
-                signature_url: str, require_signatures: bool, remove_signatures: bool, src_tls_verify: bool,
-                dest_tls_verify: bool,
+                signature_url: str, require_signatures: bool, remove_signatures: bool, shard: Optional[Shard],
+                src_tls_verify: bool, dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
     """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
 
@@ -186,6 +206,13 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         raise click.UsageError(f"DEST is missing after CONFIG {paths[0]}: add docker://registry[/namespace] "
                                "or file://DIR")
     config, dest = (Path(paths[0]), paths[1]) if len(paths) == 2 else (None, paths[0])
+    if shard is None:
+        try:
+            shard, warning = shard_from_environment(os.environ)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        if warning:
+            _warn(warning)
     options = RunOptions(
         config=config,
         destination=dest,
@@ -211,6 +238,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         signature_url=signature_url,
         require_signatures=require_signatures,
         remove_signatures=remove_signatures,
+        shard=shard,
     )
     return run(options, Progress(), _warn)
 
@@ -277,6 +305,7 @@ def list_group() -> None:
 list_group.add_command(list_releases.command)
 list_group.add_command(list_operators.command)
 cli.add_command(describe.command)
+cli.add_command(merge_command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

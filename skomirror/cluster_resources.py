@@ -13,7 +13,7 @@ import re
 import shutil
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Protocol, Set, Tuple
 
 import yaml
 
@@ -22,7 +22,6 @@ from skomirror.collectors.types import ImageKind
 from skomirror.config.loader import catalog_source_template_problem, yaml_problem
 from skomirror.config.model import ImageSetConfiguration
 from skomirror.imageref import ImageRef
-from skomirror.planned import PlannedImage
 from skomirror.records import ImageRecord
 from skomirror.release.signatures import load_signatures, signature_configmap
 
@@ -61,7 +60,19 @@ def mirror_pair(source: ImageRef, destination: ImageRef, repository_scope: bool)
     return source.repository, destination.repository
 
 
-def mirror_sets(images: Iterable[PlannedImage], repository_scope: bool) -> Tuple[List[dict], List[dict]]:
+class Mirrored(Protocol):
+    """What the resources need of an image at the destination: a PlannedImage, or one that `skomirror merge`
+    read back from a shard's records."""
+
+    source: ImageRef
+    origin: str
+    kind: ImageKind
+
+    @property
+    def destination(self) -> str: ...
+
+
+def mirror_sets(images: Iterable[Mirrored], repository_scope: bool) -> Tuple[List[dict], List[dict]]:
     """IDMS and ITMS objects: digest-pulled (and release payload) images, and tag-pulled images."""
     by_digest: Dict[str, Dict[str, Set[str]]] = {}
     by_tag: Dict[str, Dict[str, Set[str]]] = {}
@@ -127,7 +138,7 @@ def manifest_template(template: Optional[dict]) -> Tuple[dict, dict]:
     return kept, {key: value for key, value in spec.items() if key not in _SET_BY_SKOMIRROR}
 
 
-def catalog_objects(image: PlannedImage, template: Optional[dict]) -> Tuple[dict, dict]:
+def catalog_objects(image: Mirrored, template: Optional[dict]) -> Tuple[dict, dict]:
     """The CatalogSource (from the user's template, if any) and ClusterCatalog of one mirrored catalog."""
     destination = ImageRef.parse(image.destination)
     name = catalog_source_name(destination)
@@ -165,7 +176,7 @@ def load_template(path: Path, warn: Callable[[str], None]) -> Optional[dict]:
     return {"apiVersion": template["apiVersion"], "kind": template["kind"], "metadata": metadata, "spec": spec}
 
 
-def update_service(images: List[PlannedImage]) -> Optional[dict]:
+def update_service(images: List[Mirrored]) -> Optional[dict]:
     """The OpenShift Update Service pointed at the mirrored graph image and release payloads (graph: true)."""
     graph = next((image for image in images if image.kind is ImageKind.GRAPH), None)
     release = next((image for image in images if image.kind is ImageKind.RELEASE), None)
@@ -178,7 +189,7 @@ def update_service(images: List[PlannedImage]) -> Optional[dict]:
                      "releases": ImageRef.parse(release.destination).repository, "replicas": 2}}
 
 
-def write_cluster_resources(images: List[PlannedImage], directory: Path, repository_scope: bool,
+def write_cluster_resources(images: List[Mirrored], directory: Path, repository_scope: bool,
                             templates: Dict[str, Optional[dict]], signatures: Dict[str, bytes]) -> List[Path]:
     """Recreate `directory` with the resources for `images` (those now at the destination)."""
     if directory.exists():
@@ -209,17 +220,24 @@ def write_cluster_resources(images: List[PlannedImage], directory: Path, reposit
     return written
 
 
+def catalog_templates(config: Optional[ImageSetConfiguration], warn: Callable[[str], None]) -> Dict[str, Optional[dict]]:
+    """Each catalog's targetCatalogSourceTemplate, as it belongs in a manifest (see `load_template`)."""
+    return {operator.catalog: load_template(Path(operator.target_catalog_source_template), warn)
+            for operator in (config.mirror.operators if config else []) if operator.target_catalog_source_template}
+
+
+def release_signatures(records: List[ImageRecord], signatures_dir: Path) -> Dict[str, bytes]:
+    return load_signatures(signatures_dir, [record.digest for record in records
+                                            if record.image.kind is ImageKind.RELEASE and record.digest])
+
+
 def write_for_run(records: List[ImageRecord], config: Optional[ImageSetConfiguration], signatures_dir: Path,
                   directory: Path, repository_scope: bool, warn: Callable[[str], None],
                   say: Callable[[str], None]) -> List[Path]:
     """The last step of a run into a registry: resources for the images now at the destination."""
     present = [record.image for record in records if record.status.mirrored and not record.image.signs]
-    templates = {operator.catalog: load_template(Path(operator.target_catalog_source_template), warn)
-                 for operator in (config.mirror.operators if config else [])
-                 if operator.target_catalog_source_template}
-    signatures = load_signatures(signatures_dir, [record.digest for record in records
-                                                  if record.image.kind is ImageKind.RELEASE and record.digest])
-    written = write_cluster_resources(present, directory, repository_scope, templates, signatures)
+    written = write_cluster_resources(present, directory, repository_scope, catalog_templates(config, warn),
+                                      release_signatures(records, signatures_dir))
     if written:
         say(f"cluster resources: {len(written)} file(s) in {directory}")
     return written

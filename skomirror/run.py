@@ -30,6 +30,7 @@ from skomirror.registry.client import RegistryClient
 from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
+from skomirror.sharding import SHARD_FILE, ShardReport, shard_record_text, take_share
 from skomirror.signatures import count_signatures, find_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
 from skomirror.skopeo.outages import Outages
@@ -96,6 +97,7 @@ class Run(CopyEngine):
         self.records: List[ImageRecord] = []
         self.plan = Plan([])
         self.copying: Optional[Executor] = None  # the executor of the plan's copies, whose byte samples the report draws
+        self.shard_report: Optional[ShardReport] = None  # --shard: what this shard took of the plan
 
     # --- collect ---
 
@@ -141,12 +143,17 @@ class Run(CopyEngine):
             reason = f" ({len(self.plan.blocked)} excluded by blockedImages)" if self.plan.blocked else ""
             raise SkomirrorError(f"{workflow.config_path}: the ImageSetConfiguration selects no images to mirror"
                                  f"{reason}")
+        executor = self._executor(target, self._finished, trusted=self.journal.trusted())
+        self.copying = executor
+        if self.options.shard is not None:  # before anything else narrows the plan: every shard cuts it alike
+            self.plan, self.shard_report = take_share(self.plan, self._records(self.plan, "shard"), executor,
+                                                      self.options.shard, self.progress.say)
         self.workspace.write(self.workspace.mapping, mapping_text(self.plan))
         if self.options.rerun_failed:
             self._keep_only_last_failures()
         self.records = self._records(self.plan)
-        executor = self._executor(target, self._finished, trusted=self.journal.trusted())
-        self.copying = executor
+        if not self.records:  # a shard with nothing to do leaves its (empty) results for merge all the same
+            return
         self._check_destination(executor, self.records[0])
         self._survey(executor, self.records)
         if not self.options.remove_signatures:
@@ -183,6 +190,12 @@ class Run(CopyEngine):
         samples = self.copying.byte_samples if self.copying else []
         self.workspace.write(self.workspace.report, report_html(self.records, str(info.destination), samples,
                                                                info.rate_limits, self.options.parallel_images))
+        if self.shard_report is not None:
+            workflow, dry_run = self.workflow, self.options.dry_run
+            resources = workflow.release_store.signatures if workflow.writes_cluster_resources and not dry_run else None
+            self.workspace.write(self.workspace.root / SHARD_FILE, shard_record_text(
+                self.shard_report, self.records, workflow.mode, workflow.shipments_dir, self.config, resources,
+                self.options.max_nested_paths > 0))
         errors = errors_text(self.records)
         if errors:
             self.workspace.write(self.workspace.errors, errors)

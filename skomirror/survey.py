@@ -12,7 +12,7 @@ from typing import Dict, Optional
 from skomirror.endpoints.contract import Endpoint
 from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.endpoints.store import StoreEndpoint
-from skomirror.records import Survey
+from skomirror.records import ImageFacts, Survey
 from skomirror.planned import PlannedImage
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
@@ -25,11 +25,12 @@ def source_endpoint(image: PlannedImage) -> Endpoint:
 
 class Surveyor:
     def __init__(self, runner: SkopeoRunner, target: Endpoint, retry: Optional[RetryPolicy] = None,
-                 trusted: Optional[Dict[str, dict]] = None):
+                 trusted: Optional[Dict[str, dict]] = None, known: Optional[Dict[str, ImageFacts]] = None):
         self.runner = runner
         self.target = target
         self.retry = retry  # None: the run's policy
         self.trusted = trusted or {}  # destination -> journal entry of an unfinished series of runs
+        self.known = known or {}  # destination -> the source's facts, read already (a shard reads every source)
 
     def survey(self, image: PlannedImage, log: Path) -> Survey:
         """The destination first, so an unreachable one shows at once; the source only when needed.
@@ -40,10 +41,13 @@ class Surveyor:
         entry = self.trusted.get(image.destination_spec)
         if entry and entry.get("source") == image.source_spec and not result.source_digest:
             result.source_digest = entry["digest"]  # the journal's word, checked against the destination below
+        known = self.known.get(image.destination_spec)
+        if known is not None:
+            result.source, result.source_digest = known, known.digest
         try:
             result.destination_digest = self.target.current_digest(image, self.runner, log, self.retry)
             result.failed_on_destination = False
-            if not result.up_to_date:
+            if not result.up_to_date and known is None:
                 result.source_digest = image.source.digest
                 result.source = source_endpoint(image).facts(image, self.runner, log, self.retry)
                 result.source_digest = result.source.digest

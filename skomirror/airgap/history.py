@@ -116,8 +116,12 @@ class History(ShipmentRecords):
         return {shipment.id: set(shipment.blobs) for shipment in self.shipments()
                 if since is None or shipment.created_date < since}
 
-    def next_numbers(self, archive_dir: Path) -> Tuple[int, int]:
-        """The next shipment id and part number, after the history and every manifest lying in `archive_dir`."""
+    def next_numbers(self, archive_dir: Path, stride: int = 1, offset: int = 0) -> Tuple[int, int]:
+        """The next shipment id and part number, after the history and every manifest lying in `archive_dir`.
+
+        Shard `offset` of `stride` takes only numbers that are `offset + 1` modulo `stride`, and numbers its parts
+        `stride` apart: the shipments of all shards can then lie in one directory (see skomirror.airgap.gathering).
+        """
         known = list(self.shipments())
         ids = {shipment.id for shipment in known} | self.set_aside_ids()
         for path in manifest_paths(archive_dir) if archive_dir.is_dir() else []:
@@ -127,7 +131,11 @@ class History(ShipmentRecords):
             except DamagedShipment:
                 pass  # its number is taken all the same
         numbers = [number for shipment in known for number in map(part_number, shipment.parts) if number]
-        return max(ids, default=0) + 1, max(numbers, default=0) + 1
+
+        def after(highest: int) -> int:  # the least number past `highest` that is offset + 1 modulo stride
+            return highest + 1 + (offset - highest) % stride
+
+        return after(max(ids, default=0)), after(max(numbers, default=0))
 
 
 class Received(ShipmentRecords):

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Set
+from typing import Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 from skomirror.airgap.archive import Entry, group_entries, member_bytes, write_part
 from skomirror.airgap.history import History
@@ -73,10 +73,11 @@ def check_space_for_disk_run(records: List[ImageRecord], store: Store, history: 
 
 def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, history: History, config: Path,
                    part_limit: Optional[int], since: Optional[date], full: bool,
-                   say: Callable[[str], None]) -> Optional[Shipment]:
+                   say: Callable[[str], None], numbering: Tuple[int, int] = (0, 1)) -> Optional[Shipment]:
+    """numbering: (shard, shards), whose numbers this shipment and its parts take (History.next_numbers)."""
     shipped = [record for record in records if record.status.mirrored]
     plan = shipping_plan(shipped, store, history, since, full)
-    shipment_id, first_part = history.next_numbers(archive_dir)
+    shipment_id, first_part = history.next_numbers(archive_dir, stride=numbering[1], offset=numbering[0])
     images = [{"name": str(r.image.name), "digest": r.digest or "", "origin": r.image.origin,
                "source": str(r.image.source), "kind": r.image.kind.name, "requires": list(r.image.requires),
                "signs": r.image.signs}
@@ -102,7 +103,7 @@ def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, 
     groups = group_entries(entries, part_limit)
     parts = []
     for offset, group in enumerate(groups):
-        parts.append(write_part(archive_dir, first_part + offset, group))
+        parts.append(write_part(archive_dir, first_part + offset * numbering[1], group))
         say(f"archive: wrote {parts[-1].name} ({format_bytes(parts[-1].size)})")
     if part_limit is not None:
         oversized = [part.name for part in parts if part.size > part_limit]
@@ -124,14 +125,14 @@ def _entry(store: Store, path: Path) -> Entry:
 
 def ship(records: List[ImageRecord], store: Store, archive_dir: Path, history: History, config: Path,
          part_limit: Optional[int], since: Optional[date], full: bool, keep_going: bool,
-         say: Callable[[str], None]) -> Optional[Shipment]:
+         say: Callable[[str], None], numbering: Tuple[int, int] = (0, 1)) -> Optional[Shipment]:
     """The last step of mirror to disk: a shipment of what was mirrored, unless images failed."""
     failed = sum(record.status == Status.FAILED for record in records)
     if failed and not keep_going:
         say(f"no archive written: {failed} image(s) failed; fix them and rerun (only what is "
             "missing is fetched), or pass --keep-going to archive what was mirrored")
         return None
-    shipment = write_shipment(records, store, archive_dir, history, config, part_limit, since, full, say)
+    shipment = write_shipment(records, store, archive_dir, history, config, part_limit, since, full, say, numbering)
     if shipment:
         size = sum(part.size for part in shipment.parts)
         last = f" ... {shipment.parts[-1].name}" if len(shipment.parts) > 1 else ""

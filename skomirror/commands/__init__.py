@@ -1,2 +1,3 @@
-"""Commands besides `run`, one module each (`list releases`, `list operators`, `describe`), and what they share:
-the options they have in common with `run` (options.py) and their two ways of printing (printing.py)."""
+"""Commands besides `run` and `delete`, one module each (`list releases`, `list operators`, `describe`, `merge`),
+registered in skomirror.cli, and what they share: the options they have in common with `run` (options.py) and
+their two ways of printing (printing.py)."""

@@ -60,6 +60,7 @@ class Executor:
         self.runner = runner
         self.target = target
         self.trusted = trusted or {}
+        self.known_sources: Dict[str, ImageFacts] = {}  # destination -> source facts read before the survey
         self.limiter = limiter or RegistryLimiter(parallel_images)
         self.parallel_images = parallel_images
         self.on_done = on_done
@@ -88,7 +89,7 @@ class Executor:
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
         started = time.monotonic()
         try:
-            surveyor = Surveyor(self.runner, self.target, retry, self.trusted)
+            surveyor = Surveyor(self.runner, self.target, retry, self.trusted, self.known_sources)
             record.survey = surveyor.survey(record.image, record.log)
         except Stopped:
             record.survey = Survey(failure=Failure(FailureKind.INTERRUPTED, "interrupted", ""))
@@ -111,6 +112,27 @@ class Executor:
             self.on_done(record)
 
         self._pool(max(self.parallel_images, SURVEY_THREADS), next_record, work, queue.clear)
+
+    def read_sources(self, records: List[ImageRecord]) -> Dict[str, Optional[ImageFacts]]:
+        """The source facts of every record, whatever the destination holds (a shard cuts the plan with them);
+        None for one that cannot be read. Kept for the survey, which then reads no source again."""
+        queue, found = list(records), {}
+
+        def next_record() -> Optional[ImageRecord]:
+            with self._lock:
+                return queue.pop(0) if queue else None
+
+        def work(record: ImageRecord) -> None:
+            try:
+                facts = source_endpoint(record.image).facts(record.image, self.runner, record.log, None)
+            except (SkopeoFailed, ManifestError, MissingFromStore, Stopped):  # unknown: see skomirror.shards
+                facts = None
+            with self._lock:
+                found[record.image.destination_spec] = facts
+
+        self._pool(SURVEY_THREADS, next_record, work, queue.clear)
+        self.known_sources.update((spec, facts) for spec, facts in found.items() if facts is not None)
+        return found
 
     def blobs_present(self, records: List[ImageRecord]) -> PresentBlobs:
         """Of the blobs each destination repository needs, those already there (manifests are put every time)."""

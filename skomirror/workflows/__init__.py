@@ -24,6 +24,9 @@ def choose_workflow(options: RunOptions, workspace: Workspace) -> Workflow:
         return MirrorToMirror(options, workspace, destination)
     if isinstance(destination, DiskDestination):
         raise SkomirrorError("--from pushes archives into a registry: DEST must be docker://, not file://")
+    if options.shard is not None:
+        raise SkomirrorError(f"--shard {options.shard}: shards split a mirror from the registries; receive the "
+                             "shards' shipments with one --from run (gather them with skomirror merge --shipments)")
     from_dir = options.from_dir[len(FILE_TRANSPORT):] if options.from_dir.startswith(FILE_TRANSPORT) \
         else options.from_dir
     if not Path(from_dir).is_dir():

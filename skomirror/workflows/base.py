@@ -27,6 +27,12 @@ RegistrySide = Tuple[str, RegistryAccess, str]  # name, access, the flag that se
 
 class Workflow(ABC):
     mode: str = ""  # for people and results.json
+    writes_cluster_resources = False  # what `skomirror merge` writes again for the shards of a run
+
+    @property
+    def shipments_dir(self) -> Optional[Path]:
+        """Where this run's shipments are written, if it writes any."""
+        return None
 
     def __init__(self, options: RunOptions, workspace: Workspace,
                  destination: Union[RegistryDestination, DiskDestination]):

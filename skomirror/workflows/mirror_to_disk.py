@@ -33,6 +33,10 @@ class MirrorToDisk(Workflow):
         self.history = self._history()
 
     @property
+    def shipments_dir(self) -> Optional[Path]:
+        return self.archive_dir.absolute()
+
+    @property
     def source(self) -> Endpoint:
         return RegistryEndpoint()
 
@@ -79,5 +83,7 @@ class MirrorToDisk(Workflow):
 
     def deliver(self, records: List[ImageRecord], config: Optional[ImageSetConfiguration], say: Say,
                 warn: Say) -> None:
+        shard = self.options.shard
         ship(records, self.store, self.archive_dir, self.history, self.config_path, self.part_limit(config),
-             self.options.since, self.options.full_archive, self.options.keep_going, say)
+             self.options.since, self.options.full_archive, self.options.keep_going, say,
+             (shard.index, shard.count) if shard else (0, 1))

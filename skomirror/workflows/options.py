@@ -7,6 +7,7 @@ from typing import Optional
 
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
+from skomirror.shards import Shard
 from skomirror.skopeo.command import RegistryAccess
 from skomirror.skopeo.retry import RetryPolicy
 
@@ -42,4 +43,5 @@ class RunOptions:
     require_signatures: bool = False
     remove_signatures: bool = False  # cosign signatures (`sha256-<hex>.sig` tags) are not mirrored
     skopeo_binary: str = "skopeo"
+    shard: Optional[Shard] = None  # run only this shard's share of the plan (skomirror.shards)
     config_kind: str = "ImageSetConfiguration"  # or DeleteImageSetConfiguration, for skomirror delete --generate

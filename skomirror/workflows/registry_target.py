@@ -11,6 +11,8 @@ from skomirror.workflows.base import Say, Workflow
 
 
 class IntoRegistry(Workflow):
+    writes_cluster_resources = True
+
     @property
     def target(self) -> Endpoint:
         return RegistryEndpoint(self.destination, self.options.max_nested_paths)
