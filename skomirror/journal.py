@@ -10,9 +10,14 @@ A journal is only a shortcut, so a damaged one (not JSON, not UTF-8, a key
 missing or of the wrong type) is never an error: it is set aside under
 another name, with a warning, and the run trusts what the destination holds.
 The one damage a crash leaves, a last line cut short, is expected and skipped.
+
+Each run starts by compacting the journal to what the readers below need
+(the last run's entries, and the current series' when it goes on), so it
+stays as long as one series of runs, not as long as the workspace's history.
 """
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
@@ -122,7 +127,31 @@ class Journal:
                 self._cut_at = None
             handle.write(json.dumps(entry) + "\n")
 
+    def _needed(self) -> List[dict]:
+        """What `trusted()` and `failed_last_time()` read, and what sets the series on the next load."""
+        starts = [e for e in self._entries if e["event"] == "run-start"]
+        if not starts:
+            return []
+        runs = {starts[-1]["run"]} | {e["run"] for e in starts if e.get("series", e["run"]) == self.series}
+        return [e for e in self._entries
+                if e["run"] in runs or (e["event"] == "image" and e["series"] == self.series)]
+
+    def compact(self) -> None:
+        """Rewrite the journal with only what is needed, atomically: a crash leaves the old one or the new one."""
+        needed = self._needed()
+        if len(needed) == len(self._entries) and self._cut_at is None:
+            return
+        temporary = self.path.with_name(f".{self.path.name}.compacting")
+        fd = os.open(str(temporary), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write("".join(json.dumps(entry) + "\n" for entry in needed))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, self.path)
+        self._entries, self._cut_at = needed, None
+
     def begin(self) -> None:
+        self.compact()
         self._append({"event": "run-start", "run": self.run_id, "series": self.series, "time": time.time()})
 
     def end(self, complete: bool) -> None:

@@ -5,14 +5,17 @@ Owner-only permissions throughout: logs name private registries and repositories
 
 import os
 import re
+import shutil
 import time
 from pathlib import Path
+from typing import List
 
 from skomirror.errors import SkomirrorError
 from skomirror.naming import MirrorName
 
 DIR_MODE = 0o700
 FILE_MODE = 0o600
+RUN_ID = re.compile(r"\d{8}-\d{6}-\d+\Z")  # the name of a run's log directory: its start, then its pid
 
 
 def _safe(text: str) -> str:
@@ -48,6 +51,19 @@ class Workspace:
             raise SkomirrorError(f"workspace {self.root} is not writable: {exc.strerror or exc}") from None
         os.chmod(self.root, DIR_MODE)
         return self
+
+    def prune_logs(self, keep: int) -> List[Path]:
+        """Remove the log directories of all but the newest `keep` runs, this one counted; returns those removed.
+
+        Only directories named as skomirror names them are touched: logs/ may hold what a user put there.
+        """
+        runs = sorted((entry for entry in (self.root / "logs").iterdir()
+                       if entry.is_dir() and not entry.is_symlink() and RUN_ID.match(entry.name)
+                       and entry != self.logs), key=lambda entry: (entry.name[:15], entry.stat().st_mtime))
+        removed = runs[:max(len(runs) - (keep - 1), 0)]
+        for directory in removed:
+            shutil.rmtree(directory, ignore_errors=True)
+        return removed
 
     def log_path(self, index: int, name: MirrorName, phase: str = "") -> Path:
         prefix = f"{phase}-" if phase else ""
