@@ -26,7 +26,7 @@ from skomirror.skopeo.retry import DEFAULT_RETRY_WINDOW, MAX_BACKOFF, RetryPolic
 from skomirror.run import run
 from skomirror.shards import Shard, parse_shard, shard_from_environment
 from skomirror.skopeo.command import RegistryAccess
-from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
+from skomirror.workflows.options import DEFAULT_KEEP_LOGS, DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
 
 PROG = "skomirror"
 
@@ -171,6 +171,8 @@ class ShardType(click.ParamType):
 @click.option("--require-signatures", is_flag=True, help="Fail when a release signature cannot be fetched.")
 @click.option("--remove-signatures", is_flag=True, help="Do not mirror the images' cosign signatures "
                                                        "(sha256-<digest>.sig tags).")
+@click.option("--keep-logs", type=click.IntRange(1), default=DEFAULT_KEEP_LOGS, show_default=True, metavar="N",
+              help="Keep the per-image logs of the last N runs in the workspace (older run log folders are removed).")
 @click.option("--shard", type=ShardType(), help="Run shard K (from 0) of N of the plan, on one of N hosts "
                                                "[default: $JOB_COMPLETION_INDEX/$JOB_COMPLETIONS when both are set]; "
                                                "join the shards with skomirror merge.")
@@ -185,6 +187,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 keep_going: bool,
                 since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
                 signature_url: str, require_signatures: bool, remove_signatures: bool, shard: Optional[Shard],
+                keep_logs: int,
                 src_tls_verify: bool, dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
     """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
@@ -239,6 +242,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         require_signatures=require_signatures,
         remove_signatures=remove_signatures,
         shard=shard,
+        keep_logs=keep_logs,
     )
     return run(options, Progress(), _warn)
 

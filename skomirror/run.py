@@ -83,6 +83,7 @@ class Run(CopyEngine):
 
     def _set_up(self, options: RunOptions, workspace: Workspace, progress: Progress) -> None:
         workspace.prepare()
+        workspace.prune_logs(options.keep_logs)  # under the lock: no other run is writing its logs
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
         client = RegistryClient(options.source_access, options.destination_access, options.authfile,

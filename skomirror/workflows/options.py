@@ -14,6 +14,7 @@ from skomirror.skopeo.retry import RetryPolicy
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").
 DEFAULT_PARALLEL_IMAGES = 12
 DEFAULT_STALL_TIMEOUT = 300.0
+DEFAULT_KEEP_LOGS = 5
 
 
 @dataclass(frozen=True)
@@ -44,4 +45,5 @@ class RunOptions:
     remove_signatures: bool = False  # cosign signatures (`sha256-<hex>.sig` tags) are not mirrored
     skopeo_binary: str = "skopeo"
     shard: Optional[Shard] = None  # run only this shard's share of the plan (skomirror.shards)
+    keep_logs: int = DEFAULT_KEEP_LOGS  # the per-image logs of this many runs (this one counted) stay in the workspace
     config_kind: str = "ImageSetConfiguration"  # or DeleteImageSetConfiguration, for skomirror delete --generate
