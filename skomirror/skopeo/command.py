@@ -167,9 +167,9 @@ class Skopeo:
             args += ["--authfile", str(authfile)]
         return args + _access_args(access, "") + [reference]
 
-    def command(self, args: List[str]):
-        """A plumbum command, ready to be started by the executor."""
-        return local[self.binary][args]
+    def command(self, args: List[str]) -> List[str]:
+        """The argv of one skopeo call, ready to be started by the executor."""
+        return [self.binary, *args]
 
 
 def _access_args(access: RegistryAccess, prefix: str) -> List[str]:
