@@ -33,7 +33,7 @@ from skomirror.registry.client import RegistryClient
 from skomirror.report_html import report_html
 from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.reports import dry_run_report
-from skomirror.signatures import count_signatures, find_signatures
+from skomirror.signatures import SignatureLookups, count_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
 from skomirror.skopeo.processes import ChildProcesses
 from skomirror.skopeo.runner import SkopeoRunner
@@ -164,10 +164,11 @@ class Run:
         if record.status != Status.PENDING:  # a survey that leaves the copy to do is not an end
             self.journal.record(record)
 
-    def _survey(self, executor: Executor, records: List[ImageRecord]) -> None:
+    def _survey(self, executor: Executor, records: List[ImageRecord],
+                then: Optional[Callable[[ImageRecord], None]] = None) -> None:
         """Ask both ends about every record not surveyed yet (those surveyed already count as settled)."""
         self.progress.start(CHECKING, len(records), already=_settled([r for r in records if r.survey is not None]))
-        executor.survey_all(records)
+        executor.survey_all(records, then)
         self.progress.finish()
 
     def _copy(self, executor: Executor, records: List[ImageRecord], label: str) -> None:
@@ -210,18 +211,19 @@ class Run:
         executor = self._executor(target, self._finished, trusted=self.journal.trusted())
         self.copying = executor
         self._check_destination(executor, self.records[0])
-        self._survey(executor, self.records)
-        if not self.options.remove_signatures:
-            self._add_signatures(executor)
+        lookups = None if self.options.remove_signatures else SignatureLookups(self.runner)
+        self._survey(executor, self.records, then=lookups)
+        if lookups is not None:
+            self._add_signatures(executor, lookups)
         workflow.check_before_copy(self.records)
         if self.options.dry_run:
             return
         workflow.prepare_to_write()
         self._copy(executor, self.records, MIRRORING)
 
-    def _add_signatures(self, executor: Executor) -> None:
+    def _add_signatures(self, executor: Executor, lookups: SignatureLookups) -> None:
         """The cosign signatures of the surveyed images join the copies (see skomirror.signatures)."""
-        found = find_signatures(self.records, self.runner)
+        found = lookups.collect(self.records)
         if found:
             signatures = self._records(make_plan(found, self.workflow.source, self.workflow.target), "signature",
                                        earlier=self.records)
