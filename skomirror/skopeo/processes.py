@@ -247,8 +247,9 @@ class ChildProcesses:
         return counters.get("rchar") if counters is not None else None
 
     def run(self, command: Sequence[str], log_path: Path, label: str, capture_stdout: bool = False,
-            tag: object = None) -> Completed:
-        """Run a command (its argv) to completion; its stderr (and stdout unless captured) go to `log_path`."""
+            tag: object = None, env: Optional[Dict[str, str]] = None) -> Completed:
+        """Run a command (its argv) to completion; its stderr (and stdout unless captured) go to `log_path`;
+        env: the child's environment, else skomirror's."""
         with open_log(log_path) as log:
             log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {label}: {shlex.join(command)}\n".encode())
             log.flush()
@@ -257,7 +258,7 @@ class ChildProcesses:
                 if self.stopping.is_set():
                     raise Stopped()
                 process = spawn(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if capture_stdout else log,
-                                stderr=log)
+                                stderr=log, env=env)
                 self._live.add(process)
                 identity = ProcessId.of(process.pid)  # not reaped yet: the pid is still this child's
                 if identity is not None:
