@@ -4,8 +4,8 @@
   scripts/bench.py compare [--profile quick|default] [--write]
       skomirror, `skopeo sync`, a sequential `skopeo copy` loop and `xargs -P 8 skopeo copy`,
       side by side on one OpenShift-shaped image set, through an emulated WAN
-  scripts/bench.py memory [--images 2000] [--write]
-      skomirror's own peak memory and time for a plan-only (--dry-run) run over many references
+  scripts/bench.py memory [--images 1000,5000,10000] [--write]
+      skomirror's own peak memory and the time of each stage of a --dry-run over many references
   scripts/bench.py parallel-images [--profile quick|default] [--values 1,2,4,8,12,16] [--write]
       skomirror's wall time for several --parallel-images
 
@@ -299,20 +299,32 @@ def bench_compare(profile_name: str) -> dict:
             "link_limit": bench.link_limit, "rows": rows}
 
 
-def bench_memory(count: int) -> dict:
+def bench_memory(counts: List[int]) -> List[dict]:
+    """Dry runs over the first COUNT of one seeded set of references, each stage timed (scripts/bench_timeline.py)."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with Registry(scratch / "source") as source, Registry(scratch / "dest") as destination:
             layer = make_layer("bench/tiny", 200)
             references = []
-            for i in range(count):
+            started = time.monotonic()
+            for i in range(max(counts)):
                 repository = f"many/repo{i % MEMORY_REPOSITORIES}"
                 image = simple_image(f"bench/tiny-{i}", (), base=[layer])
                 references.append(f"{source.host}/{repository}@{source.push(repository, f't{i}', image)}")
-            isc = write_isc(scratch / "isc.yaml", references)
-            measured = measured_skomirror(["--dry-run", "--workspace", str(scratch / "ws"), str(isc),
-                                           f"docker://{destination.host}/mirror"], isolated_env(scratch))
-    return {"images": count, **measured}
+            print(f"seeded {len(references)} images in {time.monotonic() - started:.0f}s", flush=True)
+            for count in counts:
+                isc = write_isc(scratch / f"isc-{count}.yaml", references[:count])
+                record_path = scratch / f"timeline-{count}.json"
+                env = dict(isolated_env(scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path))
+                measured = measured_skomirror(["--dry-run", "--workspace", str(scratch / f"ws-{count}"), str(isc),
+                                               f"docker://{destination.host}/mirror"], env)
+                stages = json.loads(record_path.read_text())["stages"]
+                seconds = {name: round(sum(b - a for a, b in zip(times[::2], times[1::2])), 2)
+                           for name, times in stages.items() if name not in ("process", "imports")}
+                results.append({"images": count, **measured, "stages": seconds})
+                print(json.dumps(results[-1]), flush=True)
+    return results
 
 
 def bench_parallel_images(profile_name: str, values: List[int]) -> dict:
@@ -355,8 +367,10 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
                     sampler.start()
                     cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
                                                      "destination registry": destination.process.pid})
-                    env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path))
-                    measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *extra,
+                    settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
+                    options = [word for word in extra if "=" not in word or word.startswith("-")]
+                    env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
+                    measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *options,
                                                    str(bench.isc), f"docker://{destination.host}/mirror"], env)
                     finished = time.time()
                     done.set()
@@ -422,7 +436,8 @@ def compare_markdown(result: dict, command: str) -> str:
     limit = result["link_limit"]
     unique = result["unique"]
     ours = result["rows"]["skomirror"]
-    lines = ["## Side by side on an emulated WAN", "", f"Command: `{command}`  ", machine() + "  ",
+    lines = [f"## Side by side on an emulated WAN ({result['profile']} profile)", "", f"Command: `{command}`  ",
+             machine() + "  ",
              f"Image set ({result['profile']} profile): {result['images']} images: "
              f"{profile_text(PROFILES[result['profile']])}; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = "
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
@@ -445,13 +460,22 @@ def compare_markdown(result: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def memory_markdown(result: dict, command: str) -> str:
-    return "\n".join([f"## Memory for a plan of {result['images']:,} images", "", f"Command: `{command}`  ",
-                      machine() + "  ",
-                      f"A `--dry-run` over {result['images']} references (digest-pinned, in {MEMORY_REPOSITORIES} "
-                      "repositories, all on 127.0.0.1) surveys every source and destination: peak memory of the "
-                      f"skomirror process {result['peak_rss_mb']:.0f} MB, {result['seconds']:.1f} s, its own CPU "
-                      f"{result['cpu_self']:.1f} s, skopeo children {result['cpu_children']:.1f} s."]) + "\n"
+def memory_markdown(results: List[dict], command: str) -> str:
+    lines = ["## Scale of the plan", "", f"Command: `{command}`  ", machine() + "  ",
+             f"A `--dry-run` over N references (digest-pinned, in {MEMORY_REPOSITORIES} repositories, source and "
+             "destination registries on 127.0.0.1 without the WAN emulator): every image surveyed at both ends and "
+             "its signature looked up, as a real run does before copying. Stages timed inside the process "
+             "(scripts/bench_timeline.py); memory is the process's peak resident set (VmHWM).", "",
+             "| images | wall (s) | peak memory (MB) | own CPU (s) | read the ISC (s) | collect (s) | plan (s) | "
+             "survey and signatures (s) | dry-run report (s) | plan µs per image |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        st = r["stages"]
+        lines.append(f"| {r['images']:,} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {r['cpu_self']:.1f} | "
+                     f"{st.get('ISC', 0):.2f} | {st.get('collect', 0):.2f} | {st.get('plan', 0):.2f} | "
+                     f"{st.get('survey', 0):.2f} | {st.get('dry-run report', 0):.2f} | "
+                     f"{1e6 * st.get('plan', 0) / r['images']:.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def parallel_images_markdown(result: dict, command: str) -> str:
@@ -489,7 +513,7 @@ def main() -> None:
     compare = sub.add_parser("compare")
     compare.add_argument("--profile", choices=sorted(PROFILES), default="default")
     memory = sub.add_parser("memory")
-    memory.add_argument("--images", type=int, default=2000)
+    memory.add_argument("--images", default="1000,5000,10000", help="sizes, comma-separated")
     sweep = sub.add_parser("parallel-images")
     sweep.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     sweep.add_argument("--values", default="1,2,4,8,12,16")
@@ -497,7 +521,8 @@ def main() -> None:
     timeline.add_argument("--profile", choices=sorted(PROFILES), default="release")
     timeline.add_argument("--out", type=Path, help="keep each raw record (JSON) as OUT.<round>-<variant>.json")
     timeline.add_argument("--variant", action="append", default=[],
-                          help="more skomirror run options, as one string; repeat to compare several")
+                          help="more skomirror run options (and NAME=VALUE for its environment), as one string; "
+                               "repeat to compare several")
     timeline.add_argument("--rounds", type=int, default=1)
     for command in (compare, memory, sweep):
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
@@ -507,9 +532,11 @@ def main() -> None:
         bench_timeline_run(args.profile, [v.split() for v in args.variant] or [[]], args.out, args.rounds)
         return
     if args.benchmark == "compare":
-        markdown, heading = compare_markdown(bench_compare(args.profile), command), "## Side by side"
+        markdown = compare_markdown(bench_compare(args.profile), command)
+        heading = f"## Side by side on an emulated WAN ({args.profile} profile)"
     elif args.benchmark == "memory":
-        markdown, heading = memory_markdown(bench_memory(args.images), command), "## Memory"
+        markdown = memory_markdown(bench_memory([int(v) for v in args.images.split(",")]), command)
+        heading = "## Scale of the plan"
     else:
         markdown = parallel_images_markdown(
             bench_parallel_images(args.profile, [int(v) for v in args.values.split(",")]), command)

@@ -94,11 +94,11 @@ class Recorder:
     def wrap_child_run(self, original):
         recorder = self
 
-        def run(children, command, log_path, label, capture_stdout=False, tag=None):
+        def run(children, command, log_path, label, capture_stdout=False, tag=None, **more):
             entry = {"label": label, "log": os.path.basename(str(log_path)), "start": time.time()}
             recorder._local.entry = entry
             try:
-                return original(children, command, log_path, label, capture_stdout, tag)
+                return original(children, command, log_path, label, capture_stdout, tag, **more)
             finally:
                 entry["exit"] = time.time()
                 recorder._local.entry = None
@@ -118,6 +118,7 @@ def install(path: str, started: float) -> Recorder:
     """Hook the recorder into skomirror (imported here, so imports are timed by the caller)."""
     import subprocess
 
+    from skomirror import run
     from skomirror.execution import executor
     from skomirror.skopeo import processes
 
@@ -130,13 +131,19 @@ def install(path: str, started: float) -> Recorder:
         recorder.spawned(self.pid)
 
     subprocess.Popen.__init__ = init
-    for name, stage in (("survey_all", "survey"), ("blobs_present", "blob probe"), ("copy_all", "copies")):
-        def timed(original, stage=stage):
-            def call(*args, **kwargs):
-                with recorder.stage(stage):
-                    return original(*args, **kwargs)
-            return call
-        setattr(executor.Executor, name, timed(getattr(executor.Executor, name)))
+
+    def timed(original, stage):
+        def call(*args, **kwargs):
+            with recorder.stage(stage):
+                return original(*args, **kwargs)
+        return call
+
+    for owner, name, stage in ((executor.Executor, "survey_all", "survey"),
+                               (executor.Executor, "blobs_present", "blob probe"),
+                               (executor.Executor, "copy_all", "copies"), (run, "load_config", "ISC"),
+                               (run.Run, "collect", "collect"), (run, "make_plan", "plan"),
+                               (run, "dry_run_report", "dry-run report"), (run.Run, "write_results", "results")):
+        setattr(owner, name, timed(getattr(owner, name), stage))
     threading.Thread(target=recorder._sample, name="bench-timeline", daemon=True).start()
     return recorder
 
