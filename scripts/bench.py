@@ -4,8 +4,8 @@
   scripts/bench.py compare [--profile quick|default] [--write]
       skomirror, `skopeo sync`, a sequential `skopeo copy` loop and `xargs -P 8 skopeo copy`,
       side by side on one OpenShift-shaped image set, through an emulated WAN
-  scripts/bench.py memory [--images 2000] [--write]
-      skomirror's own peak memory and time for a plan-only (--dry-run) run over many references
+  scripts/bench.py memory [--images 1000,5000,10000] [--write]
+      skomirror's own peak memory and the time of each stage of a --dry-run over many references
   scripts/bench.py parallel-images [--profile quick|default] [--values 1,2,4,8,12,16] [--write]
       skomirror's wall time for several --parallel-images
 
@@ -64,6 +64,13 @@ PROFILES = {
     "default": dict(components=190, bases=(80 * MB, 50 * MB, 20 * MB), own=(500_000, 8 * MB), operators=30,
                     operator_base=20 * MB, operator_own=(2 * MB, 1 * MB), large=(3, 80 * MB)),
 }
+# A release as OpenShift ships one: most bytes in many small images. Every component sits on one
+# shared OS layer and one of a few shared middle layers, with 1-2 own layers of its own; each operator
+# has its image (on a shared operator base) and a tiny bundle, each in a repository of its own.
+RELEASE = dict(components=200, os_layer=30 * MB, middles=(12 * MB, 8 * MB, 4 * MB), own_layers=(1, 2),
+               own=(500_000, 5 * MB), operators=30, operator_base=10 * MB, operator_own=(1 * MB, 3 * MB),
+               bundle=20_000, extras=(4, 10 * MB))
+PROFILES["release"] = RELEASE
 
 
 @dataclass
@@ -98,6 +105,40 @@ def seed_openshift_shaped(source: Registry, profile: dict) -> ImageSet:
     return images
 
 
+def seed_release_shaped(source: Registry, profile: dict) -> ImageSet:
+    images = ImageSet()
+
+    def add(repository: str, tag: str, image, by_digest: bool = True) -> None:
+        digest = source.push(repository, tag, image)
+        images.references.append(f"{repository}@{digest}" if by_digest else f"{repository}:{tag}")
+        images.sync_yaml.setdefault(repository, []).append(digest if by_digest else tag)
+
+    os_layer = make_layer("release/os", profile["os_layer"])
+    middles = [make_layer(f"release/middle-{i}", size) for i, size in enumerate(profile["middles"])]
+    low, high = profile["own"]
+    for i in range(profile["components"]):
+        rng = random.Random(f"release-component-{i}")
+        sizes = [rng.randint(low, high) for _ in range(rng.randint(*profile["own_layers"]))]
+        add("openshift-release-dev/ocp-v4.0-art-dev", f"component-{i}",
+            simple_image(f"release/component-{i}", sizes, base=[os_layer, middles[i % len(middles)]]))
+    operator_base = [make_layer("release/operator-base", profile["operator_base"])]
+    low, high = profile["operator_own"]
+    for i in range(profile["operators"]):
+        rng = random.Random(f"release-operator-{i}")
+        add(f"operators/operator-{i}", "v1", simple_image(f"release/operator-{i}", (rng.randint(low, high),),
+                                                         base=operator_base))
+        add(f"operators/operator-{i}-bundle", "v1", simple_image(f"release/bundle-{i}", (profile["bundle"],)))
+    count, size = profile["extras"]
+    for i in range(count):
+        add(f"extras/image-{i}", "latest", simple_image(f"release/extra-{i}", (size,)), by_digest=False)
+    return images
+
+
+def seed(source: Registry, profile_name: str) -> ImageSet:
+    profile = PROFILES[profile_name]
+    return (seed_release_shaped if profile is RELEASE else seed_openshift_shaped)(source, profile)
+
+
 def unique_bytes(source: Registry) -> int:
     blobs = source.storage / "docker" / "registry" / "v2" / "blobs"
     return sum(path.stat().st_size for path in blobs.rglob("data"))
@@ -118,12 +159,20 @@ def isolated_env(scratch: Path) -> Dict[str, str]:
                 PYTHONPATH=str(PROJECT))
 
 
-# Runs the CLI in-process so its own CPU and memory can be told apart from its skopeo children's.
-MEASURED = ("import json, resource, sys, time\n"
+# Runs the CLI in-process so its own CPU and memory can be told apart from its skopeo children's;
+# with SKOMIRROR_BENCH_TIMELINE set, scripts/bench_timeline.py records every child and stage too.
+MEASURED = ("import json, os, resource, sys, time\n"
+            "timeline = os.environ.get('SKOMIRROR_BENCH_TIMELINE')\n"
+            "if timeline:\n"
+            f"    sys.path.insert(0, {str(PROJECT / 'scripts')!r})\n"
+            "    import bench_timeline\n"
+            "    recorder = bench_timeline.install(timeline, float(os.environ['SKOMIRROR_BENCH_LAUNCHED']))\n"
             "from skomirror.cli import main\n"
+            "if timeline:\n    recorder.imports_done()\n"
             "sys.argv = ['skomirror'] + sys.argv[1:]\n"
             "start = time.monotonic()\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+            "if timeline:\n    recorder.write()\n"
             "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
             "# VmHWM, the peak resident set of this process alone: ru_maxrss also counts a forked child's\n"
             "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
@@ -133,6 +182,7 @@ MEASURED = ("import json, resource, sys, time\n"
 
 
 def measured_skomirror(args: List[str], env: Dict[str, str]) -> dict:
+    env = dict(env, SKOMIRROR_BENCH_LAUNCHED=repr(time.time()))
     result = subprocess.run([sys.executable, "-c", MEASURED, "run", "--src-tls-verify=false",
                              "--dest-tls-verify=false", *args], env=env, capture_output=True, text=True)
     line = next((line for line in result.stderr.splitlines() if line.startswith("MEASURED ")), None)
@@ -185,6 +235,7 @@ class Bench:
     unique: int  # bytes in the source's blob store
     proxy: WanProxy
     isc: Path
+    source: Registry
 
     @property
     def link_limit(self) -> float:
@@ -203,12 +254,12 @@ def seeded_bench(profile_name: str) -> Iterator[Bench]:
         scratch = Path(scratch_dir)
         with Registry(scratch / "source") as source:
             started = time.monotonic()
-            images = seed_openshift_shaped(source, PROFILES[profile_name])
+            images = seed(source, profile_name)
             print(f"seeded {len(images.references)} images in {time.monotonic() - started:.0f}s", flush=True)
             unique = unique_bytes(source)
             with WanProxy(source.port, **WAN) as proxy:
                 isc = write_isc(scratch / "isc.yaml", [f"{proxy.host}/{reference}" for reference in images.references])
-                yield Bench(scratch, images, unique, proxy, isc)
+                yield Bench(scratch, images, unique, proxy, isc, source)
 
 
 def bench_compare(profile_name: str) -> dict:
@@ -248,20 +299,32 @@ def bench_compare(profile_name: str) -> dict:
             "link_limit": bench.link_limit, "rows": rows}
 
 
-def bench_memory(count: int) -> dict:
+def bench_memory(counts: List[int]) -> List[dict]:
+    """Dry runs over the first COUNT of one seeded set of references, each stage timed (scripts/bench_timeline.py)."""
+    results = []
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
         with Registry(scratch / "source") as source, Registry(scratch / "dest") as destination:
             layer = make_layer("bench/tiny", 200)
             references = []
-            for i in range(count):
+            started = time.monotonic()
+            for i in range(max(counts)):
                 repository = f"many/repo{i % MEMORY_REPOSITORIES}"
                 image = simple_image(f"bench/tiny-{i}", (), base=[layer])
                 references.append(f"{source.host}/{repository}@{source.push(repository, f't{i}', image)}")
-            isc = write_isc(scratch / "isc.yaml", references)
-            measured = measured_skomirror(["--dry-run", "--workspace", str(scratch / "ws"), str(isc),
-                                           f"docker://{destination.host}/mirror"], isolated_env(scratch))
-    return {"images": count, **measured}
+            print(f"seeded {len(references)} images in {time.monotonic() - started:.0f}s", flush=True)
+            for count in counts:
+                isc = write_isc(scratch / f"isc-{count}.yaml", references[:count])
+                record_path = scratch / f"timeline-{count}.json"
+                env = dict(isolated_env(scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path))
+                measured = measured_skomirror(["--dry-run", "--workspace", str(scratch / f"ws-{count}"), str(isc),
+                                               f"docker://{destination.host}/mirror"], env)
+                stages = json.loads(record_path.read_text())["stages"]
+                seconds = {name: round(sum(b - a for a, b in zip(times[::2], times[1::2])), 2)
+                           for name, times in stages.items() if name not in ("process", "imports")}
+                results.append({"images": count, **measured, "stages": seconds})
+                print(json.dumps(results[-1]), flush=True)
+    return results
 
 
 def bench_parallel_images(profile_name: str, values: List[int]) -> dict:
@@ -278,6 +341,61 @@ def bench_parallel_images(profile_name: str, values: List[int]) -> dict:
                 print(json.dumps(rows[-1]), flush=True)
     return {"profile": profile_name, "images": len(bench.images.references), "unique_mb": round(bench.unique / MB, 1),
             "link_limit_s": round(bench.link_limit, 1), "rows": rows}
+
+
+def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Optional[Path], rounds: int) -> List[dict]:
+    """Cold skomirror runs with every child and stage timed (scripts/bench_timeline.py), one per variant
+    (more skomirror options) and round, side by side on one seeded source."""
+    import threading
+    import bench_timeline
+    results = []
+    with seeded_bench(profile_name) as bench:
+        for round_number in range(rounds):
+            for number, extra in enumerate(variants):
+                name = f"{round_number}-{number}"
+                with bench.fresh_destination(f"timeline-{name}") as destination:
+                    record_path = bench.scratch / f"timeline-{name}.json"
+                    link: List[Tuple[float, int]] = []
+                    done = threading.Event()
+
+                    def sample_link() -> None:
+                        while not done.is_set():
+                            link.append((time.time(), bench.proxy.counters.bytes_down))
+                            done.wait(0.05)
+
+                    sampler = threading.Thread(target=sample_link, daemon=True)
+                    sampler.start()
+                    cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
+                                                     "destination registry": destination.process.pid})
+                    settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
+                    options = [word for word in extra if "=" not in word or word.startswith("-")]
+                    env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
+                    measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *options,
+                                                   str(bench.isc), f"docker://{destination.host}/mirror"], env)
+                    finished = time.time()
+                    done.set()
+                    sampler.join()
+                    cpu_split = cpu.split(measured)
+                    record = json.loads(record_path.read_text())
+                    pulled = bench.proxy.counters.bytes_down
+                    missing = count_missing(destination, mapping_pairs(bench.scratch / f"ws-{name}"))
+                if out:
+                    Path(f"{out}.{name}.json").write_text(json.dumps({"record": record, "link": link,
+                                                                     "measured": measured, "variant": extra}))
+                result = bench_timeline.summary(record, link, WAN["total_rate"], finished)
+                result.update(variant=" ".join(extra) or "(defaults)", link_limit=bench.link_limit,
+                              x_link_limit=measured["seconds"] / bench.link_limit, pulled_x_unique=pulled / bench.unique,
+                              missing=missing, measured=measured, cpu=cpu_split)
+                results.append(result)
+                print(f"--- {result['variant']} (round {round_number + 1}): {measured['seconds']:.1f} s = "
+                      f"{result['x_link_limit']:.2f} x link limit ({bench.link_limit:.1f} s, "
+                      f"{len(bench.images.references)} images, {bench.unique / MB:.0f} MB unique); pulled "
+                      f"{result['pulled_x_unique']:.2f} x unique; {missing} missing; own CPU "
+                      f"{measured['cpu_self']:.1f} s, children {measured['cpu_children']:.1f} s", flush=True)
+                print("    CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu_split.items()), flush=True)
+                for line in bench_timeline.describe(result):
+                    print("    " + line, flush=True)
+    return results
 
 
 # --- BENCHMARKS.md ---
@@ -297,7 +415,17 @@ WAN_TEXT = (f"source behind the WAN emulator: {2 * WAN['latency'] * 1000:g} ms R
 
 
 def profile_text(profile: dict) -> str:
-    """What a profile seeds, in words (seed_openshift_shaped)."""
+    """What a profile seeds, in words (seed_openshift_shaped, seed_release_shaped)."""
+    if profile is RELEASE:
+        count, size = profile["extras"]
+        layers = "-".join(map(str, profile["own_layers"]))
+        return (f"{profile['components']} release components in one repository, each on one shared "
+                f"{profile['os_layer'] / MB:g} MB OS layer and one of {len(profile['middles'])} shared middle "
+                f"layers ({', '.join(f'{m / MB:g}' for m in profile['middles'])} MB) with {layers} own layers of "
+                f"{profile['own'][0] / MB:g}-{profile['own'][1] / MB:g} MB; {profile['operators']} operators, each "
+                f"an image (on a shared {profile['operator_base'] / MB:g} MB base) and a "
+                f"{profile['bundle'] / 1000:g} kB bundle in repositories of their own; {count} single-layer "
+                f"images of {size / MB:g} MB by tag")
     large, _ = profile["large"]
     return (f"{profile['components']} release components in one repository on {len(profile['bases'])} shared base "
             f"layers with {OWN_LAYERS[0]}-{OWN_LAYERS[1]} own layers each, {profile['operators']} operator images on "
@@ -308,7 +436,8 @@ def compare_markdown(result: dict, command: str) -> str:
     limit = result["link_limit"]
     unique = result["unique"]
     ours = result["rows"]["skomirror"]
-    lines = ["## Side by side on an emulated WAN", "", f"Command: `{command}`  ", machine() + "  ",
+    lines = [f"## Side by side on an emulated WAN ({result['profile']} profile)", "", f"Command: `{command}`  ",
+             machine() + "  ",
              f"Image set ({result['profile']} profile): {result['images']} images: "
              f"{profile_text(PROFILES[result['profile']])}; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = "
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
@@ -331,13 +460,22 @@ def compare_markdown(result: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def memory_markdown(result: dict, command: str) -> str:
-    return "\n".join([f"## Memory for a plan of {result['images']:,} images", "", f"Command: `{command}`  ",
-                      machine() + "  ",
-                      f"A `--dry-run` over {result['images']} references (digest-pinned, in {MEMORY_REPOSITORIES} "
-                      "repositories, all on 127.0.0.1) surveys every source and destination: peak memory of the "
-                      f"skomirror process {result['peak_rss_mb']:.0f} MB, {result['seconds']:.1f} s, its own CPU "
-                      f"{result['cpu_self']:.1f} s, skopeo children {result['cpu_children']:.1f} s."]) + "\n"
+def memory_markdown(results: List[dict], command: str) -> str:
+    lines = ["## Scale of the plan", "", f"Command: `{command}`  ", machine() + "  ",
+             f"A `--dry-run` over N references (digest-pinned, in {MEMORY_REPOSITORIES} repositories, source and "
+             "destination registries on 127.0.0.1 without the WAN emulator): every image surveyed at both ends and "
+             "its signature looked up, as a real run does before copying. Stages timed inside the process "
+             "(scripts/bench_timeline.py); memory is the process's peak resident set (VmHWM).", "",
+             "| images | wall (s) | peak memory (MB) | own CPU (s) | read the ISC (s) | collect (s) | plan (s) | "
+             "survey and signatures (s) | dry-run report (s) | plan µs per image |",
+             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        st = r["stages"]
+        lines.append(f"| {r['images']:,} | {r['seconds']:.1f} | {r['peak_rss_mb']:.0f} | {r['cpu_self']:.1f} | "
+                     f"{st.get('ISC', 0):.2f} | {st.get('collect', 0):.2f} | {st.get('plan', 0):.2f} | "
+                     f"{st.get('survey', 0):.2f} | {st.get('dry-run report', 0):.2f} | "
+                     f"{1e6 * st.get('plan', 0) / r['images']:.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def parallel_images_markdown(result: dict, command: str) -> str:
@@ -375,18 +513,30 @@ def main() -> None:
     compare = sub.add_parser("compare")
     compare.add_argument("--profile", choices=sorted(PROFILES), default="default")
     memory = sub.add_parser("memory")
-    memory.add_argument("--images", type=int, default=2000)
+    memory.add_argument("--images", default="1000,5000,10000", help="sizes, comma-separated")
     sweep = sub.add_parser("parallel-images")
     sweep.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     sweep.add_argument("--values", default="1,2,4,8,12,16")
+    timeline = sub.add_parser("timeline", help="one cold skomirror run, every copy timed")
+    timeline.add_argument("--profile", choices=sorted(PROFILES), default="release")
+    timeline.add_argument("--out", type=Path, help="keep each raw record (JSON) as OUT.<round>-<variant>.json")
+    timeline.add_argument("--variant", action="append", default=[],
+                          help="more skomirror run options (and NAME=VALUE for its environment), as one string; "
+                               "repeat to compare several")
+    timeline.add_argument("--rounds", type=int, default=1)
     for command in (compare, memory, sweep):
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
     args = parser.parse_args()
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
+    if args.benchmark == "timeline":
+        bench_timeline_run(args.profile, [v.split() for v in args.variant] or [[]], args.out, args.rounds)
+        return
     if args.benchmark == "compare":
-        markdown, heading = compare_markdown(bench_compare(args.profile), command), "## Side by side"
+        markdown = compare_markdown(bench_compare(args.profile), command)
+        heading = f"## Side by side on an emulated WAN ({args.profile} profile)"
     elif args.benchmark == "memory":
-        markdown, heading = memory_markdown(bench_memory(args.images), command), "## Memory"
+        markdown = memory_markdown(bench_memory([int(v) for v in args.images.split(",")]), command)
+        heading = "## Scale of the plan"
     else:
         markdown = parallel_images_markdown(
             bench_parallel_images(args.profile, [int(v) for v in args.values.split(",")]), command)

@@ -84,10 +84,12 @@ class CopyEngine:
     def _advance(self, record: ImageRecord) -> None:
         self.progress.advance(record.status)
 
-    def _survey(self, executor: Executor, records: List[ImageRecord]) -> None:
-        """Ask both ends about every record not surveyed yet (those surveyed already count as settled)."""
+    def _survey(self, executor: Executor, records: List[ImageRecord],
+                then: Optional[Callable[[ImageRecord], None]] = None) -> None:
+        """Ask both ends about every record not surveyed yet (those surveyed already count as settled);
+        `then` runs in the survey's worker as each record's survey ends."""
         self.progress.start(CHECKING, len(records), already=settled([r for r in records if r.survey is not None]))
-        executor.survey_all(records)
+        executor.survey_all(records, then)
         self.progress.finish()
 
     def _copy(self, executor: Executor, records: List[ImageRecord], label: str) -> None:

@@ -31,7 +31,7 @@ from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
 from skomirror.sharding import SHARD_FILE, ShardReport, shard_record_text, take_share
-from skomirror.signatures import count_signatures, find_signatures
+from skomirror.signatures import SignatureLookups, count_signatures
 from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
 from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.processes import ChildProcesses
@@ -156,18 +156,19 @@ class Run(CopyEngine):
         if not self.records:  # a shard with nothing to do leaves its (empty) results for merge all the same
             return
         self._check_destination(executor, self.records[0])
-        self._survey(executor, self.records)
-        if not self.options.remove_signatures:
-            self._add_signatures(executor)
+        lookups = None if self.options.remove_signatures else SignatureLookups(self.runner)
+        self._survey(executor, self.records, then=lookups)
+        if lookups is not None:
+            self._add_signatures(executor, lookups)
         workflow.check_before_copy(self.records)
         if self.options.dry_run:
             return
         workflow.prepare_to_write()
         self._copy(executor, self.records, MIRRORING)
 
-    def _add_signatures(self, executor: Executor) -> None:
+    def _add_signatures(self, executor: Executor, lookups: SignatureLookups) -> None:
         """The cosign signatures of the surveyed images join the copies (see skomirror.signatures)."""
-        found = find_signatures(self.records, self.runner)
+        found = lookups.collect(self.records)
         if found:
             signatures = self._records(make_plan(found, self.workflow.source, self.workflow.target), "signature",
                                        earlier=self.records)

@@ -25,7 +25,7 @@ from skomirror.skopeo.retry import SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
 
-LOOKUP_THREADS = 16  # HEAD requests, mostly answered 404
+LOOKUP_THREADS = 32  # HEAD requests, mostly answered 404: on a 40 ms link, 16 took 0.98 s for 264, 32 0.65 s
 
 
 def signature_tag(digest: str) -> str:
@@ -69,17 +69,32 @@ def _lookup(record: ImageRecord, runner: SkopeoRunner) -> List[CollectedImage]:
     return found
 
 
-def find_signatures(records: Sequence[ImageRecord], runner: SkopeoRunner) -> List[CollectedImage]:
-    """The signatures, in the source, of the surveyed images that come from a registry; looked up concurrently."""
-    candidates = [record for record in records if record.image.source_store is None and not record.image.signs
-                  and record.status is not Status.FAILED]
-    if not candidates:
-        return []
-    pool = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="signatures")
-    try:
-        return [image for found in pool.map(lambda record: _lookup(record, runner), candidates) for image in found]
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)  # after an interrupt, nothing queued starts
+def _wanted(record: ImageRecord) -> bool:
+    return record.image.source_store is None and not record.image.signs and record.status is not Status.FAILED
+
+
+class SignatureLookups:
+    """Lookups made as each image's survey ends, in the survey's own threads (called with the record), so that
+    they overlap the other images' surveys; `collect` looks up what was missed and returns all in plan order."""
+
+    def __init__(self, runner: SkopeoRunner):
+        self.runner = runner
+        self._found: Dict[int, List[CollectedImage]] = {}  # id(record) -> its signatures; one key per thread
+
+    def __call__(self, record: ImageRecord) -> None:
+        if _wanted(record):
+            self._found[id(record)] = _lookup(record, self.runner)
+
+    def collect(self, records: Sequence[ImageRecord]) -> List[CollectedImage]:
+        missed = [record for record in records if _wanted(record) and id(record) not in self._found]
+        if missed:
+            pool = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="signatures")
+            try:
+                for record, found in zip(missed, pool.map(lambda record: _lookup(record, self.runner), missed)):
+                    self._found[id(record)] = found
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)  # after an interrupt, nothing queued starts
+        return [image for record in records for image in self._found.get(id(record), [])]
 
 
 def count_signatures(records: Sequence[ImageRecord], source_store: Optional[Store], removed: bool) -> Dict:

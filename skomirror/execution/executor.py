@@ -50,7 +50,7 @@ def sides_of(image: PlannedImage) -> Dict[str, str]:
     return sides
 
 
-SURVEY_THREADS = 16  # checks are HTTP requests, far lighter than copies: more of them can wait on the network
+SURVEY_THREADS = 32  # checks are HTTP requests, far lighter than copies: more of them can wait on the network
 
 
 class Executor:
@@ -99,8 +99,8 @@ class Executor:
         elif record.survey.up_to_date:
             record.status, record.digest = Status.SKIPPED, record.survey.destination_digest
 
-    def survey_all(self, records: List[ImageRecord]) -> None:
-        """Survey every record not surveyed yet."""
+    def survey_all(self, records: List[ImageRecord], then: Optional[Callable[[ImageRecord], None]] = None) -> None:
+        """Survey every record not surveyed yet; then(record), if given, right after in the same worker."""
         queue = [record for record in records if record.survey is None]
 
         def next_record() -> Optional[ImageRecord]:
@@ -110,6 +110,8 @@ class Executor:
         def work(record: ImageRecord) -> None:
             self.survey_one(record)
             self.on_done(record)
+            if then is not None:
+                then(record)
 
         self._pool(max(self.parallel_images, SURVEY_THREADS), next_record, work, queue.clear)
 

@@ -34,7 +34,8 @@ class SkopeoRunner:
 
     def run(self, args: List[str], log: Path, label: str, capture_stdout: bool = False,
             tag: object = None) -> Completed:
-        completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout, tag)
+        completed = self.children.run(self.skopeo.command(args), log, label, capture_stdout, tag,
+                                      env=self.skopeo.environment)
         if completed.stalled and not completed.interrupted:
             raise SkopeoFailed(Failure(FailureKind.TRANSIENT, STALLED, f"no byte progress for "
                                                                 f"{self.children.stall_timeout:g}s; skopeo was stopped"))

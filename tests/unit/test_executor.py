@@ -8,15 +8,16 @@ from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.execution.executor import Executor
 from skomirror.records import ImageRecord, Status
 from skomirror.naming import RegistryDestination
-from skomirror.skopeo.processes import ChildProcesses
+from skomirror.skopeo.processes import ChildProcesses, tie_prefix
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.skopeo.command import CopySettings
 from tests.unit.conftest import FAKE_SKOPEO, planned
 
 DIGEST = "sha256:" + "c" * 64
-COPY = [FAKE_SKOPEO, "--insecure-policy", "copy"]
-INSPECT = [FAKE_SKOPEO, "--insecure-policy", "inspect", "--raw"]
+TIED = tie_prefix() or []  # what starts each child: setsid and setpriv, where util-linux has them
+COPY = TIED + [FAKE_SKOPEO, "--insecure-policy", "copy"]
+INSPECT = TIED + [FAKE_SKOPEO, "--insecure-policy", "inspect", "--raw"]
 
 
 def fatal(message: str) -> str:

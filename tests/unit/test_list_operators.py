@@ -12,6 +12,7 @@ from skomirror.commands import list_operators
 from skomirror.commands.list_operators import PulledCatalog, bundles_listing, channels_listing, packages_listing
 from skomirror.commands.printing import columns
 from skomirror.errors import EXIT_OPERATOR
+from skomirror.skopeo.processes import tie_prefix
 from testkit.catalogs import fbc_documents
 from tests.unit.conftest import FAKE_SKOPEO
 from tests.unit.test_catalog_filter import SPEC
@@ -119,7 +120,8 @@ def test_an_unreachable_catalog_is_one_line_and_exit_code_4(capsys, tmp_path, fa
     monkeypatch.setattr(list_operators.Skopeo, "locate", classmethod(lambda cls, binary="skopeo": old_skopeo))
     refused = 'time="2026-01-01T00:00:00Z" level=fatal msg="pinging container registry 127.0.0.1:1: Get ' \
               '\\"https://127.0.0.1:1/v2/\\": dial tcp 127.0.0.1:1: connect: connection refused"\n'
-    fake_process.register([FAKE_SKOPEO, fake_process.any()], stderr=refused, returncode=1, occurrences=10)
+    fake_process.register((tie_prefix() or []) + [FAKE_SKOPEO, fake_process.any()], stderr=refused, returncode=1,
+                          occurrences=10)
     code, out, err = run(capsys, "--catalog", "127.0.0.1:1/redhat/index:v4.15", "--retry-times", "0",
                          "--workspace", str(tmp_path / "ws"))
     assert (code, out) == (4, "")

@@ -3,15 +3,13 @@
 import sys
 import time
 
-from plumbum import local
-
 from skomirror.skopeo.processes import ChildProcesses, io_bytes
 
 
 def test_a_child_whose_bytes_stop_moving_is_stopped(tmp_path):
     children = ChildProcesses(stall_timeout=0.6)
     started = time.monotonic()
-    completed = children.run(local["sleep"]["30"], tmp_path / "log", "idle")
+    completed = children.run(["sleep", "30"], tmp_path / "log", "idle")
     assert completed.stalled and completed.returncode != 0
     assert time.monotonic() - started < 10
     assert "stalled: no byte progress for 0.6s" in (tmp_path / "log").read_text()
@@ -20,7 +18,7 @@ def test_a_child_whose_bytes_stop_moving_is_stopped(tmp_path):
 def test_a_slow_child_that_keeps_moving_bytes_is_left_alone(tmp_path):
     children = ChildProcesses(stall_timeout=0.6)
     script = "import sys,time\nfor i in range(12):\n    sys.stdout.write('x'*100); sys.stdout.flush(); time.sleep(0.2)\n"
-    completed = children.run(local[sys.executable]["-c", script], tmp_path / "log", "slow")
+    completed = children.run([sys.executable, "-c", script], tmp_path / "log", "slow")
     assert not completed.stalled and completed.returncode == 0  # 2.4 s in all, longer than the timeout
 
 
@@ -36,7 +34,7 @@ def test_children_that_end_while_being_watched_do_not_turn_stall_detection_off(t
     children = ChildProcesses(stall_timeout=0.02)  # the watchdog looks every 5 ms
 
     def run_short(i: int) -> None:
-        children.run(local["true"], tmp_path / f"log{i % 8}", "short")  # a slow start may count as a stall here
+        children.run(["true"], tmp_path / f"log{i % 8}", "short")  # a slow start may count as a stall here
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(run_short, range(400)))
@@ -47,7 +45,6 @@ def test_children_that_end_while_being_watched_do_not_turn_stall_detection_off(t
 
 KILLED_PARENT = """
 import sys, threading
-from plumbum import local
 from skomirror.execution.pool import WorkerPool
 from skomirror.skopeo.processes import ChildProcesses
 
@@ -57,7 +54,7 @@ def report(ids):
 
 children = ChildProcesses(on_change=report)
 tasks = iter(range(3))
-WorkerPool(3, lambda: next(tasks, None), lambda i: children.run(local["sleep"]["60"], sys.argv[1], "sleep")).run()
+WorkerPool(3, lambda: next(tasks, None), lambda i: children.run(["sleep", "60"], sys.argv[1], "sleep")).run()
 """
 
 
@@ -95,11 +92,10 @@ def test_the_parent_death_signal_follows_the_thread_that_started_the_child():
     """Why ChildProcesses.run waits for its child: were the starting thread to end first, Linux would kill it."""
     import subprocess
     import threading
-    from skomirror.skopeo.processes import _DIE_WITH_PARENT, ProcessId
+    from skomirror.skopeo.processes import ProcessId, spawn
 
     started = []
-    thread = threading.Thread(target=lambda: started.append(
-        subprocess.Popen(["sleep", "60"], preexec_fn=_DIE_WITH_PARENT())))
+    thread = threading.Thread(target=lambda: started.append(spawn(["sleep", "60"])))
     thread.start()
     thread.join()
     child = started[0]
@@ -117,13 +113,43 @@ def test_the_parent_death_signal_follows_the_thread_that_started_the_child():
         untied.wait()
 
 
+def test_a_spawned_child_leads_its_own_session_under_its_own_pid_and_inherits_no_descriptor(tmp_path):
+    """A Ctrl-C at the terminal reaches skomirror only; the pid watched and killed is skopeo's own."""
+    import os
+    from skomirror.skopeo.processes import spawn
+
+    reader, writer = os.pipe()  # non-inheritable, as Python opens every descriptor
+    script = "import os; print(os.getpid(), os.getsid(0), sorted(int(fd) for fd in os.listdir('/proc/self/fd')))"
+    try:
+        child = spawn([sys.executable, "-c", script], stdout=open(tmp_path / "out", "w"))
+        child.wait()
+        pid, session, descriptors = (tmp_path / "out").read_text().split(" ", 2)
+        assert int(pid) == child.pid == int(session) != os.getsid(0)
+        assert reader not in eval(descriptors) and writer not in eval(descriptors)
+    finally:
+        os.close(reader)
+        os.close(writer)
+
+
+def test_children_are_tied_by_util_linux_where_it_can_and_the_log_shows_the_skopeo_command(tmp_path):
+    import os
+    from skomirror.skopeo.processes import tie_prefix
+
+    prefix = tie_prefix()
+    if prefix is not None:
+        assert [os.path.basename(prefix[0]), os.path.basename(prefix[1])] == ["setsid", "setpriv"]
+        assert prefix[2:] == ["--pdeathsig", "KILL", "--"]
+    ChildProcesses().run(["echo", "a b"], tmp_path / "log", "echo")
+    assert "echo: echo 'a b'\n" in (tmp_path / "log").read_text()
+
+
 def test_the_children_are_reported_as_they_start_and_end_and_none_outlives_a_failing_wait(tmp_path, monkeypatch):
     import subprocess
     import pytest
 
     heard = []
     children = ChildProcesses(on_change=lambda ids: heard.append(ids))
-    completed = children.run(local["sleep"]["0.3"], tmp_path / "log", "sleep")  # a child done at once goes unheard
+    completed = children.run(["sleep", "0.3"], tmp_path / "log", "sleep")  # a child done at once goes unheard
     assert completed.returncode == 0
     assert len(heard) == 2 and len(heard[0]) == 1 and heard[1] == []
 
@@ -132,6 +158,6 @@ def test_the_children_are_reported_as_they_start_and_end_and_none_outlives_a_fai
 
     monkeypatch.setattr(subprocess.Popen, "communicate", broken)
     with pytest.raises(RuntimeError):
-        children.run(local["sleep"]["60"], tmp_path / "log", "sleep")
+        children.run(["sleep", "60"], tmp_path / "log", "sleep")
     sleeper = heard[2][0]
     assert heard[3] == [] and not sleeper.running()

@@ -304,3 +304,53 @@ def test_a_registry_slot_is_held_while_the_copy_runs_and_given_back_when_it_fini
     s.finished(a, succeeded=False)
     thread.join(5)
     assert result[0][0] == "b" and limiter.acquire(["reg"]) is None  # a's slot went to b, once
+
+
+@pytest.mark.parametrize("case", [row[1] for row in CHOICES], ids=[row[0] for row in CHOICES])
+def test_what_a_copy_waits_for_is_named_exactly_when_it_may_not_start(case):
+    from skomirror.execution.scheduler import blocker, may_start
+
+    flight_fields = {k: v for k, v in case.items() if k not in ("copies", "present", "ready")}
+    present = case.get("present") or {}
+    waiting = [Waiting(c[1], c[2], frozenset(c[3]) if len(c) > 3 else frozenset()) for c in case["copies"]]
+    flight_fields.setdefault("in_registry", known_in_registry(waiting, present))
+    flight_fields.setdefault("in_repository", present)
+    flight = InFlight(**flight_fields)
+    for copy_ in waiting:
+        assert (may_start(copy_, flight) is None) == (blocker(copy_, flight) is not None)
+
+
+def test_a_waiting_copy_is_asked_again_only_once_a_copy_holding_what_it_waits_for_finishes(monkeypatch):
+    from skomirror.execution import scheduler
+
+    asked = []
+    real = scheduler.may_start
+    monkeypatch.setattr(scheduler, "may_start", lambda copy_, flight: asked.append(copy_.repository) or
+                        real(copy_, flight))
+    tasks = [("a", "r1", {"base": 100, "a1": 10}), ("b", "r2", {"base": 100, "b1": 5}), ("c", "r3", {"c1": 1}),
+             ("d", "r4", {"d1": 1})]
+    s = scheduler_for(tasks, small_lane=False)
+    a = s.next()
+    assert a[0] == "a"
+    c = s.next()
+    assert c[0] == "c" and asked.count("r2") == 1  # b waits for "base": set aside
+    s.finished(c)  # held nothing b waits for
+    assert s.next()[0] == "d" and asked.count("r2") == 1
+    s.finished(a)
+    assert s.next()[0] == "b" and asked.count("r2") == 2
+
+
+def test_a_copy_set_aside_for_a_repository_is_woken_by_any_copy_there():
+    tasks = [("k", "r", {"k1": 50}), ("u", "r", None), ("o", "other", {"o1": 1})]
+    s = scheduler_for(tasks, small_lane=False)
+    k = s.next()
+    assert k[0] == "k"
+    assert s.next()[0] == "o"  # u, of unknown blobs, waits until nothing is written into r
+    result = []
+    thread = threading.Thread(target=lambda: result.append(s.next()))
+    thread.start()
+    time.sleep(0.05)
+    assert result == []
+    s.finished(k)
+    thread.join(5)
+    assert result[0][0] == "u"

@@ -75,3 +75,26 @@ def test_an_unsigned_image_costs_one_http_request_and_no_skopeo(tmp_path):
     assert runner.signature_digest(f"src.io/unsigned:{signature_tag(TOP)}", tmp_path / "log") is None
     assert runner.signature_digest(f"src.io/signed:{signature_tag(TOP)}", tmp_path / "log") == SIG
     assert asked[0] == ("src.io", "unsigned", signature_tag(TOP), False, True, (401, 403, 404))
+
+
+def test_lookups_made_as_each_survey_ends_are_not_repeated_and_come_back_in_plan_order(tmp_path):
+    from skomirror.signatures import SignatureLookups
+
+    class Runner:
+        asked = []
+
+        def signature_digest(self, reference, log):
+            self.asked.append(reference)
+            return SIG if reference.startswith(("src.io/a:", "src.io/c:")) else None
+
+    a, b, c, failed = (record(f"src.io/{name}:1") for name in "abcd")
+    failed.status = Status.FAILED
+    for each in (a, b, c, failed):
+        each.log = tmp_path / "log"
+    lookups = SignatureLookups(Runner())
+    for each in (c, b, failed):  # as the survey's workers finish them, in any order; `a` surveyed before
+        lookups(each)
+    assert len(Runner.asked) == 2
+    found = lookups.collect([a, b, c, failed])
+    assert [image.source.path for image in found] == ["a", "c"]
+    assert sorted(Runner.asked) == sorted(f"src.io/{name}:{signature_tag(TOP)}" for name in "abc")

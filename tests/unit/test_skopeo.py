@@ -131,3 +131,20 @@ def test_good_authfile_passes(tmp_path):
     path = tmp_path / "auth.json"
     path.write_text(json.dumps({"auths": {"reg:5000": {"auth": "dTpw"}}}))
     check_authfile(path)
+
+
+def test_skopeo_runs_with_gogc_400_unless_the_user_set_it(monkeypatch, tmp_path):
+    """A real child (a shell standing in for skopeo) sees the environment the runner gives it."""
+    from skomirror.skopeo.command import Capabilities, CopySettings, Skopeo
+    from skomirror.skopeo.processes import ChildProcesses
+    from skomirror.skopeo.retry import RetryPolicy
+    from skomirror.skopeo.runner import SkopeoRunner
+
+    monkeypatch.delenv("GOGC", raising=False)
+    monkeypatch.setenv("SKOMIRROR_TEST_MARK", "kept")
+    shell = Skopeo("/bin/sh", Capabilities((1, 9, 3), frozenset()))
+    runner = SkopeoRunner(shell, ChildProcesses(), CopySettings(), RetryPolicy(retry_times=1, delay=0.001))
+    completed = runner.run(["-c", "echo $GOGC $SKOMIRROR_TEST_MARK"], tmp_path / "log", "env", capture_stdout=True)
+    assert completed.stdout == b"400 kept\n"
+    monkeypatch.setenv("GOGC", "50")
+    assert Skopeo("/bin/sh", Capabilities((1, 9, 3), frozenset())).environment["GOGC"] == "50"
