@@ -56,7 +56,7 @@ def make_plan(
 ) -> Plan:
     images: List[PlannedImage] = []
     blocked_entries: List[BlockedEntry] = []
-    by_destination: Dict[str, PlannedImage] = {}
+    by_destination: Dict[str, int] = {}  # destination spec -> its index in images
     duplicates = 0
     for item in collected:
         name = mirror_name(item.source, item.target_repo, item.target_tag)
@@ -70,19 +70,19 @@ def make_plan(
         planned = PlannedImage(item.source, name, source_spec, destination_spec,
                                target.repository(item.source, name), item.origin, item.kind, item.where,
                                source_store, item.requires, item.signs, item.platforms)
-        earlier = by_destination.get(destination_spec)
-        if earlier is not None:
+        index = by_destination.get(destination_spec)
+        if index is not None:
+            earlier = images[index]
             if earlier.source.pull_spec == planned.source.pull_spec:
                 duplicates += 1
                 wanted = _platforms_for_both(earlier.platforms, planned.platforms)
                 if wanted != earlier.platforms:
-                    merged = dataclasses.replace(earlier, platforms=wanted)
-                    images[images.index(earlier)] = by_destination[destination_spec] = merged
+                    images[index] = dataclasses.replace(earlier, platforms=wanted)
                 continue
             raise ConfigError(
                 f"{item.where}: {item.origin!r} and {earlier.origin!r} ({earlier.where}) would both be "
                 f"mirrored to {planned.destination}; give one of them a targetRepo or targetTag")
-        by_destination[destination_spec] = planned
+        by_destination[destination_spec] = len(images)
         images.append(planned)
     images.sort(key=lambda image: image.kind.value)  # stable: ISC order within a kind
     return Plan(images, blocked_entries, duplicates)

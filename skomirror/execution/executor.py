@@ -5,6 +5,7 @@ never holds the others back. The main thread only waits, which keeps it free
 to take Ctrl-C or SIGTERM and stop every child.
 """
 
+import collections
 import dataclasses
 import functools
 import threading
@@ -101,11 +102,11 @@ class Executor:
 
     def survey_all(self, records: List[ImageRecord], then: Optional[Callable[[ImageRecord], None]] = None) -> None:
         """Survey every record not surveyed yet; then(record), if given, right after in the same worker."""
-        queue = [record for record in records if record.survey is None]
+        queue = collections.deque(record for record in records if record.survey is None)
 
         def next_record() -> Optional[ImageRecord]:
             with self._lock:
-                return queue.pop(0) if queue else None
+                return queue.popleft() if queue else None
 
         def work(record: ImageRecord) -> None:
             self.survey_one(record)

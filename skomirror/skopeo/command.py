@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from plumbum import local
-from plumbum.commands.processes import CommandNotFound, ProcessExecutionError
+from plumbum.commands.processes import CommandNotFound
 
 from skomirror.errors import SkomirrorError
 
@@ -103,12 +103,19 @@ class Skopeo:
 
     @classmethod
     def probe(cls, binary: str, registries_conf: Optional[Path] = None) -> "Skopeo":
+        """Both questions at once: the two processes start in the time of one, on every run."""
         command = local[binary]
         try:
-            version = parse_version(command("--version"))
-            flags = parse_flags(command("copy", "--help"))
-        except (ProcessExecutionError, OSError) as exc:
+            asked = [command[args].popen() for args in (["--version"], ["copy", "--help"])]
+            answers = [process.communicate() for process in asked]
+        except OSError as exc:
             raise SkomirrorError(f"{binary} does not run: {str(exc).strip().splitlines()[0]}") from None
+        for process, (out, err) in zip(asked, answers):
+            if process.returncode != 0:
+                said = (err or out or b"").decode(errors="replace").strip().splitlines()
+                raise SkomirrorError(f"{binary} does not run: {said[0] if said else f'exit {process.returncode}'}")
+        version = parse_version(answers[0][0].decode(errors="replace"))
+        flags = parse_flags(answers[1][0].decode(errors="replace"))
         capabilities = Capabilities(version, flags)
         missing = [flag for flag in ("preserve-digests", "digestfile") if not capabilities.has(flag)]
         if version < MINIMUM_VERSION or missing:

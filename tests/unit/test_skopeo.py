@@ -148,3 +148,11 @@ def test_skopeo_runs_with_gogc_400_unless_the_user_set_it(monkeypatch, tmp_path)
     assert completed.stdout == b"400 kept\n"
     monkeypatch.setenv("GOGC", "50")
     assert Skopeo("/bin/sh", Capabilities((1, 9, 3), frozenset())).environment["GOGC"] == "50"
+
+
+def test_a_skopeo_that_does_not_run_is_named_with_what_it_said(tmp_path):
+    broken = tmp_path / "skopeo"
+    broken.write_text("#!/bin/sh\necho 'cannot load libgpgme.so.11' >&2\nexit 127\n")
+    broken.chmod(0o755)
+    with pytest.raises(SkomirrorError, match=f"^{broken} does not run: cannot load libgpgme.so.11$"):
+        Skopeo.probe(str(broken))
