@@ -3,8 +3,6 @@
 import shutil
 import subprocess
 
-import pytest
-
 from testkit.images import simple_image
 from testkit.isc import write_isc
 from testkit.wanproxy import WanProxy
@@ -18,8 +16,8 @@ def chromium(*args: str) -> subprocess.CompletedProcess:
                            "--disable-dev-shm-usage", *args], capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/test.sh installs it)")
 def test_the_report_shows_every_image_and_the_failure_in_a_browser(tmp_path, source, destination):
+    assert CHROMIUM, "chromium is not installed: scripts/test.sh installs it (apt-get install chromium)"
     names = [f"app{i}" for i in range(4)]
     for name in names:
         source.push(f"apps/{name}", "1", simple_image(name, (200_000,)))
