@@ -22,17 +22,22 @@ from skomirror.registry.client import RegistryClient
 from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.skopeo.command import CopySettings, Skopeo
 from skomirror.skopeo.processes import ChildProcesses
+from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
 from skomirror.workspace import Workspace
 
 
-def make_runner(skopeo: Skopeo, settings: CopySettings, retry: RetryPolicy, stall_timeout: Optional[float],
-                registries: Optional[RegistriesConf] = None) -> SkopeoRunner:
-    """The one runner of a command: its skopeo children, and the HTTP client that reads manifests first."""
+def make_runner(settings: CopySettings, retry: RetryPolicy, stall_timeout: Optional[float],
+                say: Callable[[str], None] = lambda line: None, binary: str = "skopeo") -> SkopeoRunner:
+    """The one runner of a command besides `run` (which also ties it to its locks): skopeo located and its
+    children, the HTTP client that reads manifests first, both following the same registries.conf, and the
+    line that says which registry is down."""
+    registries = RegistriesConf.load()
+    skopeo = Skopeo.locate(binary, registries.explicit)
     client = RegistryClient(settings.source, settings.destination, settings.authfile, registries)
-    return SkopeoRunner(skopeo, ChildProcesses(stall_timeout), settings, retry, client)
+    return SkopeoRunner(skopeo, ChildProcesses(stall_timeout), settings, retry, client, Outages(retry.window, say))
 
 
 def settled(records: List[ImageRecord]) -> Counts:

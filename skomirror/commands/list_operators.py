@@ -30,7 +30,7 @@ from skomirror.imagefs import ImageReadError
 from skomirror.imageref import ImageRef
 from skomirror.progress import Progress
 from skomirror.run import owner_only_files, signals_interrupt
-from skomirror.skopeo.command import CopySettings, RegistryAccess, Skopeo, check_authfile
+from skomirror.skopeo.command import CopySettings, RegistryAccess, check_authfile
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.store import MissingFromStore, Store
 from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT
@@ -61,10 +61,9 @@ def pull_catalog(reference: str, workspace: Workspace, settings: CopySettings, r
     """Pull `reference` into the workspace with run's machinery and read its FBC; exit bit 4 when it cannot be."""
     if settings.authfile is not None:
         check_authfile(settings.authfile)
-    skopeo = Skopeo.locate()
+    runner = make_runner(settings, retry, DEFAULT_STALL_TIMEOUT, progress.say)
     workspace.prepare()
-    engine = CopyEngine(workspace, progress, make_runner(skopeo, settings, retry, DEFAULT_STALL_TIMEOUT),
-                        DEFAULT_PARALLEL_IMAGES)
+    engine = CopyEngine(workspace, progress, runner, DEFAULT_PARALLEL_IMAGES)
     source = ImageRef.parse(reference)
     store = Store(workspace.operator_catalogs)
     try:

@@ -16,20 +16,18 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from skomirror.delete.generate import DELETE_DIR
 from skomirror.delete.listing import DeleteItem, read_list
+from skomirror.engine import make_runner
 from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK, InvalidReference, SkomirrorError
 from skomirror.execution.pool import WorkerPool
 from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
 from skomirror.naming import RegistryDestination, parse_destination
 from skomirror.progress import DELETING, Progress
-from skomirror.records import Failure, FailureKind, Status
+from skomirror.records import Failure, Status
 from skomirror.locking import Place, me, take
-from skomirror.registry.client import RegistryClient
-from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.run import owner_only_files, signals_interrupt
-from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
-from skomirror.skopeo.processes import ChildProcesses, Stopped, note
+from skomirror.skopeo.command import CopySettings, check_authfile
+from skomirror.skopeo.processes import Stopped, note
 from skomirror.skopeo.retry import SkopeoFailed
-from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.workflows.options import RunOptions
 from skomirror.workspace import Workspace
 
@@ -95,11 +93,8 @@ class Remover:
         self.destination = destination
         if options.authfile is not None:
             check_authfile(options.authfile)
-        registries = RegistriesConf.load()
-        skopeo = Skopeo.locate(options.skopeo_binary, registries.explicit)
         settings = CopySettings(options.source_access, options.destination_access, options.authfile)
-        client = RegistryClient(options.source_access, options.destination_access, options.authfile, registries)
-        self.runner = SkopeoRunner(skopeo, ChildProcesses(options.stall_timeout), settings, options.retry, client)
+        self.runner = make_runner(settings, options.retry, options.stall_timeout, progress.say, options.skopeo_binary)
         self._lock = threading.Lock()
 
     def locked_remove(self, listing: Path) -> int:

@@ -8,7 +8,7 @@ import pytest
 from skomirror.catalog.fbc import Catalog, add_object
 from skomirror.cli import main
 from skomirror.collectors.operators import OperatorCollectionError
-from skomirror.commands import list_operators
+from skomirror import engine
 from skomirror.commands.list_operators import PulledCatalog, bundles_listing, channels_listing, packages_listing
 from skomirror.commands.printing import columns
 from skomirror.errors import EXIT_OPERATOR
@@ -117,7 +117,7 @@ def test_bad_input_is_one_line_and_exit_code_1_before_anything_is_pulled(capsys,
 
 
 def test_an_unreachable_catalog_is_one_line_and_exit_code_4(capsys, tmp_path, fake_process, old_skopeo, monkeypatch):
-    monkeypatch.setattr(list_operators.Skopeo, "locate", classmethod(lambda cls, binary="skopeo": old_skopeo))
+    monkeypatch.setattr(engine.Skopeo, "locate", classmethod(lambda cls, binary="skopeo", conf=None: old_skopeo))
     refused = 'time="2026-01-01T00:00:00Z" level=fatal msg="pinging container registry 127.0.0.1:1: Get ' \
               '\\"https://127.0.0.1:1/v2/\\": dial tcp 127.0.0.1:1: connect: connection refused"\n'
     fake_process.register((tie_prefix() or []) + [FAKE_SKOPEO, fake_process.any()], stderr=refused, returncode=1,
