@@ -6,6 +6,11 @@
       side by side on one OpenShift-shaped image set, through an emulated WAN
   scripts/bench.py memory [--images 1000,5000,10000] [--write]
       skomirror's own peak memory and the time of each stage of a --dry-run over many references
+  scripts/bench.py plan-scale [--images 1000,5000,10000,20000]
+      the plan alone (ISC read, collected, planned, mapping.txt), in-process, at several sizes
+  scripts/bench.py timeline [--profile release] [--variant "OPTIONS"]... [--rounds N] [--out PREFIX]
+      cold skomirror runs with every copy's start, first byte, last byte and exit, the link and the CPU of
+      each rig process: where the seconds go
   scripts/bench.py parallel-images [--profile quick|default] [--values 1,2,4,8,12,16] [--write]
       skomirror's wall time for several --parallel-images
 
@@ -263,7 +268,13 @@ def seeded_bench(profile_name: str) -> Iterator[Bench]:
 
 
 def bench_compare(profile_name: str) -> dict:
+    import bench_timeline
     rows: Dict[str, dict] = {}
+
+    def account(destination: Registry):
+        return bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
+                                          "destination registry": destination.process.pid})
+
     with seeded_bench(profile_name) as bench:
         scratch, proxy, images = bench.scratch, bench.proxy, bench.images
         sync_yaml = scratch / "sync.yaml"
@@ -272,27 +283,31 @@ def bench_compare(profile_name: str) -> dict:
         with bench.fresh_destination("skomirror") as destination:
             env = isolated_env(scratch)
             skomirror_args = ["--workspace", str(scratch / "ws"), str(bench.isc), f"docker://{destination.host}/mirror"]
+            cpu = account(destination)
             cold = measured_skomirror(skomirror_args, env)
+            cold_cpu = cpu.split()
             pulled = proxy.counters.bytes_down
             proxy.reset_counters()
             noop = measured_skomirror(skomirror_args, env)
             pairs = mapping_pairs(scratch / "ws")
-            rows["skomirror"] = dict(seconds=cold["seconds"], pulled=pulled,
+            rows["skomirror"] = dict(seconds=cold["seconds"], pulled=pulled, cpu=cold_cpu,
                                      missing=count_missing(destination, pairs), cold=cold, noop=noop)
             print("skomirror", json.dumps(rows["skomirror"]), flush=True)
         with bench.fresh_destination("sync") as destination:
+            cpu = account(destination)
             seconds, code = timed(SKOPEO + ["sync", "--src", "yaml", "--dest", "docker", "--all",
                                             "--preserve-digests", "--dest-tls-verify=false", str(sync_yaml),
                                             f"{destination.host}/mirror"], isolated_env(scratch))
-            rows["skopeo sync"] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
+            rows["skopeo sync"] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code, cpu=cpu.split(),
                                        missing=count_missing_synced(destination, "mirror", images.references))
             print("sync", json.dumps(rows["skopeo sync"]), flush=True)
         for name, parallel in (("sequential skopeo copy", 1), ("xargs -P 8 skopeo copy", 8)):
             with bench.fresh_destination(name.split()[0]) as destination:
                 targets = retarget(pairs, destination.host)
+                cpu = account(destination)
                 seconds, code = timed(["xargs", "-P", str(parallel), "-L", "1"] + SKOPEO + ["copy"] + COPY_FLAGS,
                                       isolated_env(scratch), stdin="".join(f"{src} {dst}\n" for src, dst in targets))
-                rows[name] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code,
+                rows[name] = dict(seconds=seconds, pulled=proxy.counters.bytes_down, exit=code, cpu=cpu.split(),
                                   missing=count_missing(destination, targets))
                 print(name, json.dumps(rows[name]), flush=True)
     return {"profile": profile_name, "images": len(images.references), "unique": bench.unique,
@@ -325,6 +340,62 @@ def bench_memory(counts: List[int]) -> List[dict]:
                 results.append({"images": count, **measured, "stages": seconds})
                 print(json.dumps(results[-1]), flush=True)
     return results
+
+
+def bench_plan_scale(counts: List[int], rounds: int = 3) -> List[dict]:
+    """The plan alone, in this process, through the run's own functions: the ISC read (load_config), its
+    images collected (collect) and planned (make_plan), mapping.txt written out (mapping_text); the best of
+    `rounds` for each size. References are synthetic (nothing is surveyed), digest-pinned, in 50 repositories."""
+    from skomirror.collectors import collect
+    from skomirror.config import load_config
+    from skomirror.endpoints.registry import RegistryEndpoint
+    from skomirror.naming import parse_destination
+    from skomirror.outputs import mapping_text
+    from skomirror.plan import make_plan
+    from skomirror.run import collector_paused
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
+        for count in counts:
+            references = [f"src.example:5000/many/repo{i % MEMORY_REPOSITORIES}@sha256:{i:064x}" for i in range(count)]
+            isc = write_isc(Path(scratch_dir) / f"isc-{count}.yaml", references)
+            best: Dict[str, float] = {}
+            for _ in range(rounds):
+                times = {}
+                started = time.perf_counter()
+                with collector_paused():  # as Run reads it
+                    config = load_config(isc)
+                times["ISC"] = time.perf_counter() - started
+                started = time.perf_counter()
+                images = collect(config).images
+                times["collect"] = time.perf_counter() - started
+                started = time.perf_counter()
+                with collector_paused():  # as Run.mirror plans
+                    plan = make_plan(images, RegistryEndpoint(),
+                                     RegistryEndpoint(parse_destination("docker://dst.example/m")))
+                times["plan"] = time.perf_counter() - started
+                started = time.perf_counter()
+                mapping_text(plan)
+                times["mapping"] = time.perf_counter() - started
+                best = {k: min(v, best.get(k, v)) for k, v in times.items()}
+            results.append({"images": count, **{k: round(v, 4) for k, v in best.items()}})
+            print(json.dumps(results[-1]), flush=True)
+    return results
+
+
+def plan_scale_markdown(results: List[dict], command: str) -> str:
+    lines = ["### The plan alone", "", f"Command: `{command}`  ", machine() + "  ",
+             "In one process, through the run's own functions (`load_config`, `collect`, `make_plan`, `mapping_text`; "
+             "the first and third with Python's cyclic collector paused, as `Run` calls them), "
+             f"synthetic digest-pinned references in {MEMORY_REPOSITORIES} repositories, nothing surveyed; the best of 3 "
+             "rounds per size.", "",
+             "| images | read the ISC (s) | collect (s) | plan (s) | mapping.txt (s) | µs per image, all four |",
+             "|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        total = r["ISC"] + r["collect"] + r["plan"] + r["mapping"]
+        lines.append(f"| {r['images']:,} | {r['ISC']:.3f} | {r['collect']:.3f} | {r['plan']:.3f} | {r['mapping']:.3f} | "
+                     f"{1e6 * total / r['images']:.0f} |")
+    return "\n".join(lines) + "\n"
 
 
 def bench_parallel_images(profile_name: str, values: List[int]) -> dict:
@@ -441,13 +512,20 @@ def compare_markdown(result: dict, command: str) -> str:
              f"Image set ({result['profile']} profile): {result['images']} images: "
              f"{profile_text(PROFILES[result['profile']])}; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = "
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
-             "and an empty skopeo blob-info cache.", "",
+             "and an empty skopeo blob-info cache. CPU-seconds are the tool's with every process under it, and the two "
+             "registries'; machine busy is all of the machine's cores over the row's run, other users' work included.",
+             "",
              "| tool | wall time (s) | × link limit | pulled through the link (MB) | × unique bytes | images missing "
-             "after |", "|---|---:|---:|---:|---:|---:|"]
+             "after | CPU-s: tool and its skopeo | CPU-s: both registries | machine busy |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in result["rows"].items():
         missing = row.get("missing", "?")
+        cpu = row.get("cpu", {})
+        registries = cpu.get("source registry", 0) + cpu.get("destination registry", 0)
+        busy = 100 * cpu.get("machine busy", 0) / max(cpu.get("machine capacity", 0), 1e-9)
         lines.append(f"| {name} | {row['seconds']:.1f} | {row['seconds'] / limit:.2f} | {row['pulled'] / MB:.0f} | "
-                     f"{row['pulled'] / unique:.2f} | {missing} |")
+                     f"{row['pulled'] / unique:.2f} | {missing} | {cpu.get('tool and its skopeo', 0):.1f} | "
+                     f"{registries:.1f} | {busy:.0f} % |")
     cold, noop = ours["cold"], ours["noop"]
     lines += ["", f"skomirror, cold run: its own CPU {cold['cpu_self']:.1f} s, its skopeo children's "
                   f"{cold['cpu_children']:.1f} s ({100 * cold['cpu_self'] / max(cold['cpu_children'], 1e-9):.1f} %); "
@@ -514,6 +592,8 @@ def main() -> None:
     compare.add_argument("--profile", choices=sorted(PROFILES), default="default")
     memory = sub.add_parser("memory")
     memory.add_argument("--images", default="1000,5000,10000", help="sizes, comma-separated")
+    plan_scale = sub.add_parser("plan-scale", help="the plan alone, in-process, at several sizes")
+    plan_scale.add_argument("--images", default="1000,5000,10000,20000", help="sizes, comma-separated")
     sweep = sub.add_parser("parallel-images")
     sweep.add_argument("--profile", choices=sorted(PROFILES), default="quick")
     sweep.add_argument("--values", default="1,2,4,8,12,16")
@@ -528,6 +608,9 @@ def main() -> None:
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
     args = parser.parse_args()
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
+    if args.benchmark == "plan-scale":
+        print(plan_scale_markdown(bench_plan_scale([int(v) for v in args.images.split(",")]), command))
+        return
     if args.benchmark == "timeline":
         bench_timeline_run(args.profile, [v.split() for v in args.variant] or [[]], args.out, args.rounds)
         return

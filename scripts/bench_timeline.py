@@ -171,19 +171,26 @@ class CpuAccount:
         self._resource = resource
         self.pids = pids
         self._start = {name: _process_cpu(pid) for name, pid in pids.items()}
-        self._self = self._own()
+        self._self, self._children = self._own()
         self._machine = _machine_busy()
 
-    def _own(self) -> float:
-        usage = self._resource.getrusage(self._resource.RUSAGE_SELF)
-        return usage.ru_utime + usage.ru_stime
+    def _own(self) -> Tuple[float, float]:
+        me = self._resource.getrusage(self._resource.RUSAGE_SELF)
+        children = self._resource.getrusage(self._resource.RUSAGE_CHILDREN)
+        return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
 
-    def split(self, measured: dict) -> Dict[str, float]:
+    def split(self, measured: Optional[dict] = None) -> Dict[str, float]:
+        """measured: skomirror's own figures, to tell it from its skopeo children; else the tool's CPU is one sum
+        (the tool and every process under it, once reaped)."""
         busy, total = _machine_busy()
+        me, children = self._own()
         split = {name: _process_cpu(pid) - self._start[name] for name, pid in self.pids.items()}
-        split["WAN emulator and bench"] = self._own() - self._self
-        split["skomirror"] = measured["cpu_self"]
-        split["skopeo"] = measured["cpu_children"]
+        split["WAN emulator and bench"] = me - self._self
+        if measured:
+            split["skomirror"] = measured["cpu_self"]
+            split["skopeo"] = measured["cpu_children"]
+        else:
+            split["tool and its skopeo"] = children - self._children
         split["machine busy"] = busy - self._machine[0]
         split["machine capacity"] = total - self._machine[1]
         return split

@@ -8,6 +8,7 @@ free disk space and whether the destination answers.
 """
 
 import contextlib
+import gc
 import os
 import signal
 import time
@@ -49,6 +50,20 @@ class NothingToDo(Exception):
 
 
 @contextlib.contextmanager
+def collector_paused():
+    """Python's cyclic collector off while a large ISC or plan is built: each pass it made rescanned all built
+    so far, so reading an ISC of 20,000 images took 90 µs per image with it and 31 without (BENCHMARKS.md).
+    What is built is a tree, freed by reference counting; the collector runs again afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextlib.contextmanager
 def signals_interrupt():
     """SIGTERM and SIGHUP stop the run the way Ctrl-C does."""
 
@@ -68,7 +83,8 @@ class Run(CopyEngine):
         self.options, self.warn = options, warn
         workspace = Workspace(options.workspace)
         self.workflow: Workflow = choose_workflow(options, workspace)
-        self.config = load_config(options.config, kind=options.config_kind) if options.config else None
+        with collector_paused():
+            self.config = load_config(options.config, kind=options.config_kind) if options.config else None
         if options.authfile is not None:
             check_authfile(options.authfile)
         self.registries = RegistriesConf.load()  # read once, by the survey and (through skopeo) the copies
@@ -139,7 +155,8 @@ class Run(CopyEngine):
         workflow = self.workflow
         target = workflow.target
         blocked = self.config.mirror.blocked_images if self.config else []
-        self.plan = make_plan(images, workflow.source, target, blocked)
+        with collector_paused():
+            self.plan = make_plan(images, workflow.source, target, blocked)
         if not self.plan.images:
             reason = f" ({len(self.plan.blocked)} excluded by blockedImages)" if self.plan.blocked else ""
             raise SkomirrorError(f"{workflow.config_path}: the ImageSetConfiguration selects no images to mirror"

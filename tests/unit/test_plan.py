@@ -51,3 +51,25 @@ def test_max_nested_paths_folds_the_destination_and_can_make_names_collide():
     assert plan.images[0].destination == "mirror:5000/ocp/a-b-c:1"
     with pytest.raises(ConfigError, match="would both be mirrored to mirror:5000/ocp/a-b-c:1"):
         make_plan([image("quay.io/a/b/c:1"), image("quay.io/a/b-c:1", line=2)], SOURCE, folded)
+
+
+def test_the_collector_is_paused_while_an_isc_or_a_plan_is_built_and_comes_back_as_it_was():
+    import gc
+
+    import pytest
+
+    from skomirror.run import collector_paused
+
+    assert gc.isenabled()
+    with pytest.raises(ValueError):
+        with collector_paused():
+            assert not gc.isenabled()
+            raise ValueError("a bad ISC")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # whoever turned it off keeps it off
+    finally:
+        gc.enable()
