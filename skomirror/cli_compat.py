@@ -136,8 +136,8 @@ def version_option():
 
 def log_level_option():
     return click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
-                        help="How much the console says: error, warnings, errors and the summary only; debug "
-                             "(or trace, oc-mirror's), more.")
+                        help="How much the console says: error, warnings and errors only; debug (or trace, "
+                             "oc-mirror's), more.")
 
 
 def console_level(log_level: str) -> str:
