@@ -9,15 +9,18 @@ from typing import List, Optional
 
 import click
 
-from skomirror import __version__
+from skomirror.cli_compat import (OcMirrorGroup, cache_dir_option, console_level, image_timeout_option,
+                                  log_level_option, signature_options, signature_policy_of, stall_timeout_of,
+                                  unused_cache_dir, v2_option, version_command, version_option)
 from skomirror.config.model import DELETE_KIND
 from skomirror.commands import describe, list_operators, list_releases
-from skomirror.commands.options import (ImageType, authfile_option, cert_dir_option, local_path, retry_times_option,
-                                        tls_option, update_url_option)
+from skomirror.commands.options import (DurationType, ImageType, authfile_option, cert_dir_option, local_path,
+                                        retry_delay_option, retry_times_option, tls_option, update_url_option)
 from skomirror.commands.merge import merge_command
 from skomirror.crash import Crashed, write_crash_log
 from skomirror.delete.generate import generate as generate_delete_list
 from skomirror.delete.removal import remove_listed
+from skomirror.durations import duration_text
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
@@ -39,12 +42,14 @@ def _warn(message: str) -> None:
     click.echo(f"{PROG}: warning: {message}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.version_option(__version__, prog_name=PROG)
+@click.group(cls=OcMirrorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@version_option()
 def cli() -> None:
     """Mirror OpenShift image sets with concurrent skopeo copies.
 
     Reads oc-mirror's ImageSetConfiguration and produces oc-mirror's mirror layout.
+    oc-mirror's own command lines work too: `skomirror -c isc.yaml file://DIR --v2`
+    is `skomirror run` (README: Coming from oc-mirror).
     """
 
 
@@ -65,43 +70,6 @@ class SizeType(click.ParamType):
         if not unit or float(match.group(1)) <= 0:
             self.fail(f"{value!r} is not a size; write e.g. 4 (GiB), 500MiB or 1.5GiB", param, ctx)
         return int(float(match.group(1)) * unit)
-
-
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(h|ms|m|s|us|µs|ns)")
-_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from a number of seconds ("90", "1.5") or a Go duration as oc-mirror takes ("10s", "2m", "1h30m")."""
-    value = text.strip()
-    if re.fullmatch(r"[0-9]+(?:\.[0-9]*)?|\.[0-9]+", value):
-        return float(value)
-    parts = _DURATION_PART.findall(value)
-    if not value or "".join(number + unit for number, unit in parts) != value:
-        raise ValueError(f"{text!r} is not a duration; write e.g. 30 (seconds), 90s, 10m or 1h")
-    return sum(float(number) * _DURATION_UNITS[unit] for number, unit in parts)
-
-
-def duration_text(seconds: float) -> str:
-    """A duration as oc-mirror writes it, for defaults in --help: 600 -> "10m"."""
-    for unit, size in (("h", 3600), ("m", 60)):
-        if seconds >= size and seconds % size == 0:
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
-
-
-class DurationType(click.ParamType):
-    """A duration: seconds, or as oc-mirror writes them (10s, 2m, 1h30m)."""
-
-    name = "DURATION"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
-            return float(value)
-        try:
-            return parse_duration(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
 
 
 class DateType(click.ParamType):
@@ -130,6 +98,8 @@ class ShardType(click.ParamType):
 
 @cli.command("run")
 @click.argument("paths", nargs=-1, required=True, metavar="[CONFIG] DEST")
+@click.option("-c", "--config", "config_option", type=click.Path(path_type=Path, dir_okay=False), metavar="CONFIG",
+              help="The ImageSetConfiguration, as oc-mirror takes it (the same as the positional CONFIG).")
 @click.option("--from", "from_dir", metavar="file://DIR",
               help="Disk to mirror: check and unpack the shipments in DIR, push them to DEST (CONFIG optional).")
 @click.option("--workspace", default="skomirror-workspace", show_default=True, metavar="DIR",
@@ -145,12 +115,11 @@ class ShardType(click.ParamType):
                    "5 by default).")
 @click.option("--retry-times", type=click.IntRange(0),
               help="Also stop after this many retries of one image [default: no count; the window decides].")
-@click.option("--retry-delay", type=DurationType(), default="0", show_default=True,
-              help=f"Fixed delay between retries; 0 means exponential backoff (1s, 2s, 4s... up to "
-                   f"{duration_text(MAX_BACKOFF)}, with jitter).")
+@retry_delay_option(f"1s, 2s, 4s... up to {duration_text(MAX_BACKOFF)}, with jitter")
 @click.option("--stall-timeout", type=DurationType(), default=duration_text(DEFAULT_STALL_TIMEOUT), show_default=True,
               help="Stop and retry a copy whose bytes stop moving this long (0: never). "
                    "A slow copy that still moves is never stopped.")
+@image_timeout_option()
 @click.option("--max-nested-paths", type=click.IntRange(0), default=0, show_default=True,
               help="Fold destination paths deeper than this into their last component (0: keep paths).")
 @authfile_option
@@ -171,6 +140,7 @@ class ShardType(click.ParamType):
 @click.option("--require-signatures", is_flag=True, help="Fail when a release signature cannot be fetched.")
 @click.option("--remove-signatures", is_flag=True, help="Do not mirror the images' cosign signatures "
                                                        "(sha256-<digest>.sig tags).")
+@signature_options
 @click.option("--keep-logs", type=click.IntRange(1), default=DEFAULT_KEEP_LOGS, show_default=True, metavar="N",
               help="Keep the per-image logs of the last N runs in the workspace (older run log folders are removed).")
 @click.option("--shard", type=ShardType(), help="Run shard K (from 0) of N of the plan, on one of N hosts "
@@ -180,6 +150,10 @@ class ShardType(click.ParamType):
 @tls_option("dest")
 @cert_dir_option("src")
 @cert_dir_option("dest")
+@log_level_option()
+@cache_dir_option()
+@v2_option()
+@version_option()
 def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 parallel_images: int, parallel_layers: Optional[int], retry_window: float,
                 retry_times: Optional[int], retry_delay: float, stall_timeout: float,
@@ -189,7 +163,10 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 signature_url: str, require_signatures: bool, remove_signatures: bool, shard: Optional[Shard],
                 keep_logs: int,
                 src_tls_verify: bool, dest_tls_verify: bool,
-                src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
+                src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path],
+                config_option: Optional[Path], image_timeout: Optional[float], secure_policy: bool,
+                policy: Optional[Path], ignore_release_signature: bool, log_level: str,
+                cache_dir: Optional[Path]) -> int:
     """Mirror the images of CONFIG (an ImageSetConfiguration) to DEST.
 
     \b
@@ -197,11 +174,16 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
       docker://registry[:port][/namespace]  mirror to mirror
       file://DIR                            mirror to disk: a store and archives in DIR
     and with --from file://DIR, DEST is the registry the archives are pushed to.
+    Times are seconds or as oc-mirror writes them (10s, 2m, 1h30m).
 
     \b
     Exit codes: 0 all mirrored; 1 usage, config or setup error; 8 some additional
     image failed (2 release, 4 operator, bits OR-ed); 130 interrupted.
     """
+    if config_option is not None:
+        if len(paths) != 1:
+            raise click.UsageError(f"with -c/--config {config_option}, give DEST alone (got {' '.join(paths)})")
+        paths = (str(config_option), *paths)
     if len(paths) > 2:
         raise click.UsageError(f"expected [CONFIG] DEST, got {len(paths)} arguments")
     if len(paths) == 1 and from_dir is None and not paths[0].startswith(("docker://", "file://")) \
@@ -209,6 +191,9 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         raise click.UsageError(f"DEST is missing after CONFIG {paths[0]}: add docker://registry[/namespace] "
                                "or file://DIR")
     config, dest = (Path(paths[0]), paths[1]) if len(paths) == 2 else (None, paths[0])
+    stall_timeout = stall_timeout_of(stall_timeout, image_timeout)
+    signature_policy = signature_policy_of(secure_policy, policy, ignore_release_signature, require_signatures)
+    unused_cache_dir(cache_dir, local_path(workspace), _warn)
     if shard is None:
         try:
             shard, warning = shard_from_environment(os.environ)
@@ -241,10 +226,11 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         signature_url=signature_url,
         require_signatures=require_signatures,
         remove_signatures=remove_signatures,
+        signature_policy=signature_policy,
         shard=shard,
         keep_logs=keep_logs,
     )
-    return run(options, Progress(), _warn)
+    return run(options, Progress(level=console_level(log_level)), _warn)
 
 
 @cli.command("delete")
@@ -260,16 +246,23 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
 @click.option("--parallel-images", type=click.IntRange(1, 64), default=DEFAULT_PARALLEL_IMAGES, show_default=True,
               help="Deletes at the same time.")
 @retry_times_option
+@retry_delay_option("1s, 2s, 4s... with jitter")
 @authfile_option
 @update_url_option
+@click.option("--delete-id", metavar="ID", help="With --generate: name the files delete-images-ID.yaml and "
+                                              "delete-imageset-config-ID.yaml, as oc-mirror does.")
 @tls_option("src")
 @tls_option("dest")
 @cert_dir_option("src")
 @cert_dir_option("dest")
+@log_level_option()
+@cache_dir_option()
+@v2_option()
 def delete_command(destination: str, config: Optional[Path], generate: bool, delete_yaml_file: Optional[Path],
-                   workspace: str, parallel_images: int, retry_times: int, authfile: Optional[Path],
-                   update_url: Optional[str], src_tls_verify: bool, dest_tls_verify: bool,
-                   src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path]) -> int:
+                   workspace: str, parallel_images: int, retry_times: int, retry_delay: float,
+                   authfile: Optional[Path], update_url: Optional[str], delete_id: Optional[str],
+                   src_tls_verify: bool, dest_tls_verify: bool, src_cert_dir: Optional[Path],
+                   dest_cert_dir: Optional[Path], log_level: str, cache_dir: Optional[Path]) -> int:
     """Delete from DEST what a DeleteImageSetConfiguration names, in oc-mirror's two steps.
 
     \b
@@ -290,15 +283,20 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
         raise click.UsageError("--generate needs -c/--config DELETE_IMAGESET_CONFIG")
     if delete_yaml_file is not None and config is not None:
         raise click.UsageError("--delete-yaml-file deletes what the file lists: -c/--config is not used with it")
+    if delete_id is not None and (not generate or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", delete_id)):
+        raise click.UsageError(f"--delete-id {delete_id!r}: letters, digits, '.', '_' and '-' (up to 64), "
+                               "with --generate only")
+    unused_cache_dir(cache_dir, local_path(workspace), _warn)
     options = RunOptions(config=config, destination=destination, workspace=local_path(workspace),
-                         parallel_images=parallel_images, retry=RetryPolicy(retry_times, 0.0), authfile=authfile,
-                         source_access=RegistryAccess(src_tls_verify, src_cert_dir),
+                         parallel_images=parallel_images, retry=RetryPolicy(retry_times, 0.0, retry_delay),
+                         authfile=authfile, source_access=RegistryAccess(src_tls_verify, src_cert_dir),
                          destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
-                         update_url=update_url, config_kind=DELETE_KIND)
+                         update_url=update_url, config_kind=DELETE_KIND, delete_id=delete_id or "")
+    progress = Progress(level=console_level(log_level))
     if generate:
-        generate_delete_list(options, Progress(), _warn)
+        generate_delete_list(options, progress, _warn)
         return 0
-    return remove_listed(options, delete_yaml_file, Progress(), _warn)
+    return remove_listed(options, delete_yaml_file, progress, _warn)
 
 
 @cli.group("list")
@@ -310,6 +308,7 @@ list_group.add_command(list_releases.command)
 list_group.add_command(list_operators.command)
 cli.add_command(describe.command)
 cli.add_command(merge_command)
+cli.add_command(version_command)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

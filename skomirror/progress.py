@@ -70,8 +70,9 @@ class Progress:
     """A phase at a time: `start()`, then `advance()` per finished image, then `finish()`."""
 
     def __init__(self, stream: TextIO = None, interactive: Optional[bool] = None, interval: float = 10.0,
-                 smoothing: float = 0.1):
+                 smoothing: float = 0.1, level: str = "info"):
         self.stream = stream or sys.stdout
+        self.level = level  # --log-level: at "error" the console says nothing (warnings go to stderr apart)
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.interval = interval
         self._lock = threading.Lock()
@@ -144,6 +145,8 @@ class Progress:
 
     def say(self, message: str) -> None:
         """Print a line without breaking the bar."""
+        if self.level == "error":
+            return
         if self._bar is not None:
             tqdm.write(message, file=self.stream)
         else:

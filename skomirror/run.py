@@ -33,7 +33,7 @@ from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
 from skomirror.sharding import SHARD_FILE, ShardReport, shard_record_text, take_share
 from skomirror.signatures import SignatureLookups, count_signatures
-from skomirror.skopeo.command import CopySettings, Skopeo, check_authfile
+from skomirror.skopeo.command import CopySettings, SignaturePolicy, Skopeo, check_authfile
 from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.processes import ChildProcesses
 from skomirror.skopeo.runner import SkopeoRunner
@@ -88,7 +88,7 @@ class Run(CopyEngine):
         if options.authfile is not None:
             check_authfile(options.authfile)
         self.registries = RegistriesConf.load()  # read once, by the survey and (through skopeo) the copies
-        self.skopeo = Skopeo.locate(options.skopeo_binary, self.registries.explicit)
+        self.skopeo = Skopeo.locate(options.skopeo_binary, self.registries.explicit, self._policy(options, warn))
         # Before anything is written: a run refused here leaves no trace.
         self.locks: Locks = take(self.workflow.places_to_lock(), me(workspace.root), progress.say)
         try:
@@ -96,6 +96,15 @@ class Run(CopyEngine):
         except BaseException:
             self.locks.release()
             raise
+
+    @staticmethod
+    def _policy(options: RunOptions, warn: Callable[[str], None]) -> SignaturePolicy:
+        """As oc-mirror's: disk to mirror pushes from skomirror's own store what mirror to disk checked."""
+        if options.from_dir is None or not options.signature_policy.secure:
+            return options.signature_policy
+        warn("--secure-policy applies where images are pulled from their registries (mirror to disk, mirror to "
+             "mirror); disk to mirror pushes what mirror to disk checked, as oc-mirror does")
+        return SignaturePolicy()
 
     def _set_up(self, options: RunOptions, workspace: Workspace, progress: Progress) -> None:
         workspace.prepare()

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from skomirror.config.model import image_reference
+from skomirror.durations import parse_duration
 
 FILE_PREFIX = "file://"
 
@@ -37,6 +38,25 @@ update_url_option = click.option(
 
 retry_times_option = click.option("--retry-times", type=click.IntRange(0, 100), default=5, show_default=True,
                                   help="Retries of a transient failure (network, 5xx, 429) per image.")
+
+
+class DurationType(click.ParamType):
+    """A time: seconds, or as oc-mirror writes it (10s, 2m, 1h30m); every option taking a time takes this."""
+
+    name = "DURATION"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, (int, float)):
+            return float(value)
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+def retry_delay_option(backoff: str):
+    return click.option("--retry-delay", type=DurationType(), default="0", show_default=True,
+                        help=f"Fixed delay between retries (10s, 1m); 0 means exponential backoff ({backoff}).")
 
 output_option = click.option("--output", "-o", type=click.Choice(["text", "json"]), default="text",
                              show_default=True, help="Plain text for people, or JSON for scripts.")

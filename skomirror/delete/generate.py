@@ -26,7 +26,8 @@ DELETE_DIR = "delete"
 
 
 def generate(options: RunOptions, progress: Progress, warn: Callable[[str], None]) -> Path:
-    """Writes <workspace>/delete/delete-images.yaml (and a copy of the configuration); returns its path."""
+    """Writes <workspace>/delete/delete-images.yaml (and a copy of the configuration; with --delete-id ID,
+    delete-images-ID.yaml and delete-imageset-config-ID.yaml, as oc-mirror names them); returns its path."""
     with owner_only_files():
         job = Run(options, progress, warn)
         try:
@@ -47,8 +48,9 @@ def _generate(job: Run, options: RunOptions, progress: Progress, warn: Callable[
              if digest]
     folder = job.workspace.root / DELETE_DIR
     folder.mkdir(mode=0o700, exist_ok=True)
-    job.workspace.write(folder / "delete-imageset-config.yaml", Path(options.config).read_text())
-    listing = job.workspace.write(folder / "delete-images.yaml", list_text(items))
+    suffix = f"-{options.delete_id}" if options.delete_id else ""
+    job.workspace.write(folder / f"delete-imageset-config{suffix}.yaml", Path(options.config).read_text())
+    listing = job.workspace.write(folder / f"delete-images{suffix}.yaml", list_text(items))
     absent = [image for image, digest in found if not digest]
     progress.say(f"{len(items)} of {len(found)} images are at {options.destination} and would be deleted; "
                  f"review {listing}, then run: skomirror delete --delete-yaml-file {listing} "

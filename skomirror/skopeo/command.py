@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from plumbum import local
-from plumbum.commands.processes import CommandNotFound
+from plumbum.commands.processes import CommandNotFound, ProcessExecutionError
 
 from skomirror.errors import SkomirrorError
 
@@ -27,6 +27,39 @@ LAYER_DEFAULT = 6  # containers/image's built-in parallel blob copies per image
 GO_COLLECTOR = {"GOGC": "400"}
 _FLAG_LINE = re.compile(r"^\s+(?:-\w,\s+)?--([a-z0-9][a-z0-9.-]*)", re.MULTILINE)
 _VERSION = re.compile(r"version\s+v?(\d+)\.(\d+)(?:\.(\d+))?")
+SYSTEM_POLICY = Path("/etc/containers/policy.json")
+
+
+def user_policy() -> Path:
+    """Where containers/image looks first for the signature policy (then SYSTEM_POLICY)."""
+    return Path.home() / ".config" / "containers" / "policy.json"
+
+
+@dataclass(frozen=True)
+class SignaturePolicy:
+    """The signature policy skopeo copies under. By default none (--insecure-policy), as oc-mirror without
+    --secure-policy: mirroring copies bytes, it does not admit images to run. `secure`: the policy skopeo
+    finds itself (containers-policy.json), or `file` (oc-mirror's --policy)."""
+
+    secure: bool = False
+    file: Optional[Path] = None
+
+    def args(self) -> List[str]:
+        if not self.secure:
+            return ["--insecure-policy"]
+        return ["--policy", str(self.file)] if self.file is not None else []
+
+    def check(self) -> None:
+        """The policy skopeo will read must exist, or every copy would fail the same way."""
+        if not self.secure:
+            return
+        if self.file is not None:
+            if not self.file.is_file():
+                raise SkomirrorError(f"--policy {self.file}: no such file")
+        elif not user_policy().is_file() and not SYSTEM_POLICY.is_file():
+            raise SkomirrorError(f"--secure-policy: no signature policy at {user_policy()} or {SYSTEM_POLICY}; "
+                                 "write one (man containers-policy.json), give --policy FILE, or leave "
+                                 "--secure-policy out")
 
 
 @dataclass(frozen=True)
@@ -51,6 +84,14 @@ def parse_version(text: str) -> Tuple[int, int, int]:
 
 def parse_flags(help_text: str) -> FrozenSet[str]:
     return frozenset(_FLAG_LINE.findall(help_text))
+
+
+def installed_version(binary: str = "skopeo") -> Optional[str]:
+    """The version of the skopeo on PATH, for `skomirror version`; None when there is none that runs."""
+    try:
+        return ".".join(map(str, parse_version(local[binary]("--version"))))
+    except (CommandNotFound, ProcessExecutionError, OSError, SkomirrorError):
+        return None
 
 
 def check_authfile(path: Path) -> None:
@@ -87,19 +128,25 @@ class CopySettings:
 class Skopeo:
     """The located skopeo binary, its capabilities, and the command lines for it."""
 
-    def __init__(self, binary: str, capabilities: Capabilities, registries_conf: Optional[Path] = None):
+    def __init__(self, binary: str, capabilities: Capabilities, registries_conf: Optional[Path] = None,
+                 policy: SignaturePolicy = SignaturePolicy()):
         self.binary = binary
         self.capabilities = capabilities
         self.registries_conf = registries_conf  # CONTAINERS_REGISTRIES_CONF, which skopeo itself ignores
+        self.policy = policy
         self.environment: Dict[str, str] = {**GO_COLLECTOR, **os.environ}  # skopeo's, read once
 
     @classmethod
-    def locate(cls, binary: str = "skopeo", registries_conf: Optional[Path] = None) -> "Skopeo":
+    def locate(cls, binary: str = "skopeo", registries_conf: Optional[Path] = None,
+               policy: SignaturePolicy = SignaturePolicy()) -> "Skopeo":
         try:
             command = local[binary] if "/" in binary else local.get(binary)
         except CommandNotFound:
             raise SkomirrorError(f"skopeo not found on PATH; {INSTALL_HINT}") from None
-        return cls.probe(str(command.executable), registries_conf)
+        policy.check()
+        skopeo = cls.probe(str(command.executable), registries_conf)
+        skopeo.policy = policy
+        return skopeo
 
     @classmethod
     def probe(cls, binary: str, registries_conf: Optional[Path] = None) -> "Skopeo":
@@ -126,8 +173,7 @@ class Skopeo:
         return cls(binary, capabilities, registries_conf)
 
     def _global_args(self) -> List[str]:
-        # Like oc-mirror without --secure-policy: mirroring copies bytes, it does not admit images to run.
-        args = ["--insecure-policy"]
+        args = self.policy.args()
         if self.registries_conf is not None:  # as podman honours it (skomirror/registry/registries_conf.py)
             args += ["--registries-conf", str(self.registries_conf)]
         return args

@@ -8,7 +8,7 @@ from typing import Optional
 from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
 from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.shards import Shard
-from skomirror.skopeo.command import RegistryAccess
+from skomirror.skopeo.command import RegistryAccess, SignaturePolicy
 from skomirror.skopeo.retry import RetryPolicy
 
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").
@@ -43,7 +43,9 @@ class RunOptions:
     signature_url: str = SIGNATURE_URL
     require_signatures: bool = False
     remove_signatures: bool = False  # cosign signatures (`sha256-<hex>.sig` tags) are not mirrored
+    signature_policy: SignaturePolicy = field(default_factory=SignaturePolicy)  # --secure-policy, --policy
     skopeo_binary: str = "skopeo"
     shard: Optional[Shard] = None  # run only this shard's share of the plan (skomirror.shards)
     keep_logs: int = DEFAULT_KEEP_LOGS  # the per-image logs of this many runs (this one counted) stay in the workspace
     config_kind: str = "ImageSetConfiguration"  # or DeleteImageSetConfiguration, for skomirror delete --generate
+    delete_id: str = ""  # skomirror delete --generate --delete-id: names its files, as oc-mirror's

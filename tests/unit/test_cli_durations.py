@@ -3,26 +3,29 @@
 import pytest
 
 import skomirror.cli as cli_module
-from skomirror.cli import duration_text, main, parse_duration
+from skomirror.cli import main
+from skomirror.durations import duration_text, parse_duration
 from skomirror.skopeo.retry import DEFAULT_RETRY_WINDOW, RetryPolicy
 
 
 @pytest.mark.parametrize("text, seconds", [
     ("0", 0.0), ("90", 90.0), ("1.5", 1.5), ("10s", 10.0), ("2m", 120.0), ("1h", 3600.0), ("1h30m", 5400.0),
-    ("1m30s", 90.0), ("500ms", 0.5), (" 10m ", 600.0), (".5s", 0.5), ("0s", 0.0),
+    ("1m30s", 90.0), ("500ms", 0.5), (" 10m ", 600.0), (".5s", 0.5), ("0s", 0.0), ("2m30s", 150.0),
+    ("10m0s", 600.0), ("1.5s", 1.5),
 ])
 def test_parses_seconds_and_go_durations(text, seconds):
     assert parse_duration(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("text", ["", "ten", "10x", "-5s", "10 m", "m", "1h-1m", "5s3"])
+@pytest.mark.parametrize("text", ["", "ten", "10x", "-5s", "10 m", "m", "1h-1m", "5s3", "s", "10d"])
 def test_refuses_anything_else(text):
     with pytest.raises(ValueError, match="is not a duration"):
         parse_duration(text)
 
 
 def test_defaults_are_shown_as_oc_mirror_writes_them():
-    assert [duration_text(value) for value in (600, 300, 3600, 90, 0.5)] == ["10m", "5m", "1h", "90s", "0.5s"]
+    assert [duration_text(value) for value in (600, 300, 3600, 90, 5400, 0.5, 1.5, 0)] == \
+        ["10m", "5m", "1h", "1m30s", "1h30m", "0.5s", "1.5s", "0s"]
     assert parse_duration(duration_text(DEFAULT_RETRY_WINDOW)) == DEFAULT_RETRY_WINDOW
 
 

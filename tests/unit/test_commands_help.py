@@ -25,7 +25,7 @@ def test_the_top_level_help_lists_every_command(capsys):
     out = capsys.readouterr().out
     assert exited.value.code == 0
     assert [line.split()[0] for line in out.split("Commands:")[1].splitlines() if line.strip()] == \
-        ["delete", "describe", "list", "merge", "run"]
+        ["delete", "describe", "list", "merge", "run", "version"]
 
 
 def test_list_names_both_listings(capsys):

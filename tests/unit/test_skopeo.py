@@ -5,8 +5,9 @@ import pytest
 from plumbum import local
 
 from skomirror.errors import SkomirrorError
-from skomirror.skopeo.command import (Capabilities, CopySettings, RegistryAccess, Skopeo, check_authfile, parse_flags,
-                                      parse_version)
+from skomirror.skopeo import command
+from skomirror.skopeo.command import (Capabilities, CopySettings, RegistryAccess, SignaturePolicy, Skopeo,
+                                      check_authfile, parse_flags, parse_version)
 from tests.unit.conftest import FAKE_SKOPEO, help_text
 
 
@@ -156,3 +157,31 @@ def test_a_skopeo_that_does_not_run_is_named_with_what_it_said(tmp_path):
     broken.chmod(0o755)
     with pytest.raises(SkomirrorError, match=f"^{broken} does not run: cannot load libgpgme.so.11$"):
         Skopeo.probe(str(broken))
+
+
+@pytest.mark.parametrize("policy, expected", [
+    (SignaturePolicy(), ["--insecure-policy"]),
+    (SignaturePolicy(True), []),
+    (SignaturePolicy(True, Path("/etc/mirror/policy.json")), ["--policy", "/etc/mirror/policy.json"]),
+])
+def test_the_signature_policy_is_in_every_command(policy, expected):
+    skopeo = Skopeo(FAKE_SKOPEO, Capabilities((1, 9, 3), parse_flags(help_text("1.9.3"))), policy=policy)
+    settings = CopySettings(RegistryAccess(), RegistryAccess())
+    for args in (skopeo.copy_args("docker://a/b:1", "docker://c/b:1", settings, Path("/d")),
+                 skopeo.inspect_raw_args("docker://a/b:1", RegistryAccess(), None),
+                 skopeo.delete_args("docker://a/b@sha256:0", RegistryAccess(), None)):
+        head = args[:args.index(next(word for word in args if word in ("copy", "inspect", "delete")))]
+        assert head == expected
+
+
+def test_secure_policy_without_a_policy_file_is_refused_before_skopeo_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(command, "user_policy", lambda: tmp_path / "user.json")
+    monkeypatch.setattr(command, "SYSTEM_POLICY", tmp_path / "system.json")
+    with pytest.raises(SkomirrorError, match=r"--secure-policy: no signature policy at .*user.json or "
+                                             r".*system.json; write one \(man containers-policy.json\)"):
+        Skopeo.locate("true", policy=SignaturePolicy(True))
+    with pytest.raises(SkomirrorError, match=r"--policy .*given.json: no such file"):
+        Skopeo.locate("true", policy=SignaturePolicy(True, tmp_path / "given.json"))
+    (tmp_path / "system.json").write_text('{"default": [{"type": "reject"}]}')
+    SignaturePolicy(True).check()  # one of the two is enough, as for skopeo
+    SignaturePolicy().check()  # no policy read, none needed
