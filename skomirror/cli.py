@@ -9,8 +9,8 @@ from typing import List, Optional
 
 import click
 
-from skomirror.cli_compat import (OcMirrorGroup, cache_dir_option, console_level, image_timeout_option,
-                                  log_level_option, signature_options, signature_policy_of, stall_timeout_of,
+from skomirror.cli_compat import (REFUSED_BY_DELETE, OcMirrorGroup, cache_dir_option, console_level,
+                                  image_timeout_option, log_level_option, signature_options, signature_policy_of, stall_timeout_of,
                                   unused_cache_dir, v2_option, version_command, version_option)
 from skomirror.config.model import DELETE_KIND
 from skomirror.commands import describe, list_operators, list_releases
@@ -297,6 +297,9 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
         generate_delete_list(options, progress, _warn)
         return 0
     return remove_listed(options, delete_yaml_file, progress, _warn)
+
+
+delete_command.refused_here = REFUSED_BY_DELETE
 
 
 @cli.group("list")

@@ -66,21 +66,28 @@ REFUSED: Dict[str, str] = {
     "--dcreds": _CREDENTIALS,
 }
 
+# oc-mirror's delete takes these too (it shares them with mirror); skomirror's delete copies nothing.
+REFUSED_BY_DELETE: Dict[str, str] = {
+    "--policy": "delete copies nothing, so no signature policy applies: leave it out",
+    "--secure-policy": "delete copies nothing, so no signature policy applies: leave it out",
+    "--parallel-layers": "delete moves no layers: leave it out (--parallel-images sets how many deletes run at once)",
+}
+
 LOG_LEVELS = ("info", "debug", "trace", "error")  # oc-mirror's; trace is debug here
 GO_TRUE, GO_FALSE = ("1", "t", "T", "TRUE", "true", "True"), ("0", "f", "F", "FALSE", "false", "False")
 GROUP_OPTIONS = ("-h", "--help", "-v", "--version")
 RUN_STARTS = ("-", "docker://", "file://")  # an option or a DEST: oc-mirror's mirror, skomirror's run
 
 
-def refusal(token: str) -> Optional[str]:
-    """The line refusing `token` when it is one of oc-mirror's unsupported flags."""
+def refusal(token: str, refused_here: Optional[Dict[str, str]] = None) -> Optional[str]:
+    """The line refusing `token` when it is one of oc-mirror's flags skomirror (or this command) does not take."""
     if token.startswith("--"):
         name = token.split("=", 1)[0]
     elif token.startswith("-") and len(token) >= 2:
         name = token[:2]
     else:
         return None
-    instead = REFUSED.get(name)
+    instead = REFUSED.get(name) or (refused_here or {}).get(name)
     return f"{name} is oc-mirror's, and skomirror does not support it: {instead}" if instead else None
 
 
@@ -95,7 +102,7 @@ def cobra_args(command: click.Command, args: List[str]) -> List[str]:
     for index, token in enumerate(args):
         if token == "--":
             return read + args[index:]
-        problem = refusal(token)
+        problem = refusal(token, getattr(command, "refused_here", None))
         if problem:
             raise click.UsageError(problem)
         name, equals, value = token.partition("=")

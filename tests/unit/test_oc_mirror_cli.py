@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from skomirror import cli
-from skomirror.cli_compat import REFUSED, cobra_args, refusal
+from skomirror.cli_compat import REFUSED, REFUSED_BY_DELETE, cobra_args, refusal
 from skomirror.skopeo.command import SignaturePolicy
 from skomirror.workflows.options import RunOptions
 
@@ -161,6 +161,17 @@ def test_every_refused_oc_mirror_flag_is_one_line_saying_what_to_use_instead(mon
     assert exited.value.code == 1 and len(err) == 1, err
     assert err[0].startswith(f"skomirror: error: {flag} is oc-mirror's, and skomirror does not support it: ")
     assert len(REFUSED[flag]) >= 20 and REFUSED[flag] in err[0]  # what to do instead
+    assert not (tmp_path / "skomirror-workspace").exists()
+
+
+@pytest.mark.parametrize("flag", ["--policy=p.json", "--secure-policy", "--parallel-layers=4"])
+def test_run_flags_oc_mirror_delete_also_takes_are_refused_by_delete_saying_why(monkeypatch, tmp_path, capsys, flag):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["delete", "--generate", "-c", "d.yaml", "docker://reg", flag])
+    err = capsys.readouterr().err.splitlines()
+    name = flag.split("=")[0]
+    assert exited.value.code == 1 and len(err) == 1 and REFUSED_BY_DELETE[name] in err[0], err
     assert not (tmp_path / "skomirror-workspace").exists()
 
 
