@@ -244,7 +244,8 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         shard=shard,
         keep_logs=keep_logs,
     )
-    return run(options, Progress(), _warn)
+    progress = Progress()  # on stderr, with the warnings: a warning never lands on the bar
+    return run(options, progress, progress.warn)
 
 
 @cli.command("delete")
@@ -295,10 +296,11 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
                          source_access=RegistryAccess(src_tls_verify, src_cert_dir),
                          destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
                          update_url=update_url, config_kind=DELETE_KIND)
+    progress = Progress()
     if generate:
-        generate_delete_list(options, Progress(), _warn)
+        generate_delete_list(options, progress, progress.warn)
         return 0
-    return remove_listed(options, delete_yaml_file, Progress(), _warn)
+    return remove_listed(options, delete_yaml_file, progress, progress.warn)
 
 
 @cli.group("list")
