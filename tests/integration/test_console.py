@@ -87,6 +87,7 @@ def test_at_80_columns_the_failed_count_and_the_bytes_are_on_screen(tmp_path, sl
     assert [row for row in final if row.startswith("mirroring ")] == \
         [row for row in final if row.startswith("mirroring 11/11 images, 1 failed | ")]  # one line, no stale one
     assert "11 images: 10 copied, 0 skipped (already mirrored), 1 failed" in final
+    assert not [row for row in final if row.startswith("  apps/")]  # every in-flight line cleared as it ended
     assert (tmp_path / "stdout.txt").read_text() == ""  # the console is all on stderr
 
 

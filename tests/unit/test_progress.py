@@ -143,6 +143,27 @@ def test_a_narrower_terminal_clears_the_rows_its_reflowed_line_now_takes():
     assert f"{CSI}J" not in stream.getvalue() and stream.getvalue().endswith("\r" + "z" * 70 + f"{CSI}K")
 
 
+def test_a_sigwinch_redraws_at_once_and_erases_what_the_narrower_terminal_reflowed():
+    import os
+    import signal
+
+    stream, width = FakeTerminal(), [200]
+    progress = Progress(stream, columns=lambda: width[0], redraw=3600)  # no redraw but the resize's
+    before = signal.getsignal(signal.SIGWINCH)
+    progress.start(MIRRORING, images=4, total_bytes=100 << 20)
+    drawn = len(stream.getvalue())
+    width[0] = 60
+    os.kill(os.getpid(), signal.SIGWINCH)
+    deadline = time.monotonic() + 5
+    while len(stream.getvalue()) == drawn and time.monotonic() < deadline:
+        time.sleep(0.01)
+    redrawn = stream.getvalue()[drawn:]
+    progress.finish()
+    assert redrawn.startswith(f"\r{CSI}2A{CSI}J")  # its line of 166 characters took three rows at 60 columns
+    assert all(len(row) <= 59 for row in screen_lines(redrawn))
+    assert signal.getsignal(signal.SIGWINCH) is before  # given back when the phase ends
+
+
 def test_error_level_shows_no_bar_and_no_news_but_warnings_and_the_summary():
     stream = FakeTerminal()
     progress = Progress(stream, level="error", columns=lambda: 80)
