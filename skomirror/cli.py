@@ -230,7 +230,8 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         shard=shard,
         keep_logs=keep_logs,
     )
-    return run(options, Progress(level=console_level(log_level)), _warn)
+    progress = Progress(level=console_level(log_level))  # on stderr, with the warnings: none lands on the bar
+    return run(options, progress, progress.warn)
 
 
 @cli.command("delete")
@@ -294,9 +295,9 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
                          update_url=update_url, config_kind=DELETE_KIND, delete_id=delete_id or "")
     progress = Progress(level=console_level(log_level))
     if generate:
-        generate_delete_list(options, progress, _warn)
+        generate_delete_list(options, progress, progress.warn)
         return 0
-    return remove_listed(options, delete_yaml_file, progress, _warn)
+    return remove_listed(options, delete_yaml_file, progress, progress.warn)
 
 
 delete_command.refused_here = REFUSED_BY_DELETE

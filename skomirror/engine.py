@@ -16,7 +16,8 @@ from skomirror.endpoints.store import StoreEndpoint
 from skomirror.execution.executor import Executor
 from skomirror.execution.meter import ByteMeter
 from skomirror.plan import Plan, make_plan
-from skomirror.progress import CATALOGS, CHECKING, Counts, Progress
+from skomirror.outputs import settled_line
+from skomirror.progress import CATALOGS, CHECKING, Counts, InFlight, Progress
 from skomirror.records import FetchResult, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
 from skomirror.registry.registries_conf import RegistriesConf
@@ -88,6 +89,8 @@ class CopyEngine:
 
     def _advance(self, record: ImageRecord) -> None:
         self.progress.advance(record.status)
+        if record.status != Status.PENDING:
+            self.progress.debug(settled_line(record))
 
     def _survey(self, executor: Executor, records: List[ImageRecord],
                 then: Optional[Callable[[ImageRecord], None]] = None) -> None:
@@ -108,8 +111,12 @@ class CopyEngine:
             return
         present = executor.blobs_present(to_copy)
         meter = ByteMeter(to_copy, self.runner.children.bytes_read, present)
+
+        def in_flight() -> List[InFlight]:
+            return [InFlight(str(r.image.name), done, r.size, r.attempts) for r, done in meter.in_flight()]
+
         self.progress.start(label, len(records), meter.total or None,
-                            settled([r for r in records if r.status != Status.PENDING]))
+                            settled([r for r in records if r.status != Status.PENDING]), in_flight)
         executor.copy_all(to_copy, meter, self.progress.set_bytes, present)
         self.progress.finish()
 

@@ -99,6 +99,14 @@ def exit_code(records: Sequence[ImageRecord], interrupted: bool) -> int:
     return code
 
 
+def settled_line(record: ImageRecord) -> str:
+    """One image as it ends, for --log-level debug."""
+    attempts = f"{plural(record.attempts, 'attempt')}, " if record.attempts else ""
+    line = f"{record.status.value} {record.image.origin} -> {record.image.destination} ({attempts}" \
+           f"{format_duration(record.seconds)})"
+    return line + (f": {record.failure.one_line} (log: {record.log})" if record.failure else "")
+
+
 def summary_lines(records: Sequence[ImageRecord], info: RunInfo, workspace: Workspace,
                   plan: Optional[Plan] = None) -> List[str]:
     counts = _counts(records)

@@ -143,7 +143,7 @@ class Run(CopyEngine):
         return self.collected.images
 
     def collect(self) -> List[CollectedImage]:
-        return self.workflow.images(self._from_config, self.progress.say, self.warn)
+        return self.workflow.images(self._from_config, self.progress, self.warn)
 
     # --- plan, survey, copy ---
 
@@ -232,8 +232,7 @@ class Run(CopyEngine):
 
     def finish(self, info: RunInfo) -> int:
         self.write_results(info)
-        for line in summary_lines(self.records, info, self.workspace, self.plan):
-            self.progress.say(line)
+        self.progress.summary(summary_lines(self.records, info, self.workspace, self.plan))
         return exit_code(self.records, info.interrupted)
 
 
@@ -254,6 +253,7 @@ def run(options: RunOptions, progress: Progress, warn: Callable[[str], None]) ->
             return _guarded(job)
         finally:
             job.runner.children.stop_all()  # none is left on any way out: the next run may start at once
+            job.progress.finish()  # an error line must not land on the status line
             job.locks.release()
 
 
@@ -292,10 +292,11 @@ def _run(job: Run, info: RunInfo) -> int:
             images = job.collect()
             job.mirror(images)
             if options.dry_run:
-                dry_run_report(job.records, job.collected, job.workspace, progress.say)
+                dry_run_report(job.records, job.collected, job.workspace, lambda line: progress.summary([line]))
                 return exit_code(job.records, False)
             job.workflow.deliver(job.records, job.config, progress.say, warn)
     except KeyboardInterrupt:
+        progress.interrupted()
         job.stop()
         progress.finish()
         info.interrupted = True

@@ -9,7 +9,7 @@ received once its images were pushed (`record_received`), not before.
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List
+from typing import Callable, Dict, List, Sequence
 
 from skomirror.airgap.history import Received
 from skomirror.airgap.shipments import Shipment, shipments_in
@@ -19,6 +19,7 @@ from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.config.model import Where
 from skomirror.errors import SkomirrorError
 from skomirror.imageref import ImageRef
+from skomirror.progress import UNPACKING, VERIFYING, Progress
 from skomirror.records import ImageRecord
 from skomirror.store import Store
 
@@ -35,7 +36,20 @@ class Reception:
         return sorted([s for s in self.earlier if s.id not in fresh] + self.unpacked, key=lambda s: s.id)
 
 
-def receive_shipments(from_dir: Path, store: Store, received: Received, say: Callable[[str], None]) -> Reception:
+def _verified(from_dir: Path, pending: Sequence[Shipment], progress: Progress) -> List[str]:
+    """Every part read and its sha256 compared, with byte progress: hundreds of GiB take a while."""
+    parts = [(shipment, part) for shipment in pending for part in shipment.parts]
+    progress.start(VERIFYING, len(parts), sum(part.size for _, part in parts), noun="part")
+    problems = []
+    for shipment, part in parts:
+        problems += [f"shipment {shipment.id}: {problem}" for problem in
+                     check_parts(from_dir, [part], progress.add_bytes)]
+        progress.step()
+    progress.finish()
+    return problems
+
+
+def receive_shipments(from_dir: Path, store: Store, received: Received, progress: Progress) -> Reception:
     """Check, then unpack, every shipment in `from_dir` this workspace has not received yet; oldest first."""
     shipments = shipments_in(from_dir, f"--from {from_dir}", "copy it along with the mirror_*.tar parts")
     reception = Reception(received.shipments())
@@ -44,7 +58,7 @@ def receive_shipments(from_dir: Path, store: Store, received: Received, say: Cal
         if any(done.id == shipment.id for done in reception.earlier):
             received.warn(f"shipment {shipment.id} in {from_dir} is not the shipment {shipment.id} received "
                           "before (its parts differ): receiving it as a new one")
-    problems = [f"shipment {s.id}: {problem}" for s in pending for problem in check_parts(from_dir, s.parts)]
+    problems = _verified(from_dir, pending, progress)
     if problems:
         raise SkomirrorError(f"archive check failed in {from_dir}, nothing was pushed: {'; '.join(problems)}")
     try:
@@ -62,11 +76,14 @@ def receive_shipments(from_dir: Path, store: Store, received: Received, say: Cal
                           "received; images that need their blobs fail unless the registry already has them")
         store.prepare()
         allowed = Allowed(shipment)
+        progress.start(UNPACKING, len(shipment.parts), sum(part.size for part in shipment.parts), noun="part")
         for part in shipment.parts:
-            extract_part(from_dir, part, store.root, allowed)
+            extract_part(from_dir, part, store.root, allowed, progress.add_bytes)
+            progress.step()
+        progress.finish()
         reception.unpacked.append(shipment)
         done.add(shipment.id)
-        say(f"unpacked shipment {shipment.id}: {len(shipment.parts)} part(s), {len(shipment.images)} images")
+        progress.say(f"unpacked shipment {shipment.id}: {len(shipment.parts)} part(s), {len(shipment.images)} images")
     return reception
 
 

@@ -16,7 +16,7 @@ import re
 import stat
 import tarfile
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO, Iterable, List, Optional, Set, Tuple
+from typing import BinaryIO, Callable, Iterable, List, Optional, Set, Tuple
 
 from skomirror.airgap.archive import BLOCK, Part
 from skomirror.airgap.shipments import READ_ONLY_HERE, Shipment
@@ -54,14 +54,19 @@ def sha256_of(path: Path) -> str:
         return _sha256(handle)
 
 
-def _sha256(handle: BinaryIO) -> str:
+OnBytes = Optional[Callable[[int], None]]  # told of the bytes read, as they are read: the console's progress
+
+
+def _sha256(handle: BinaryIO, on_bytes: OnBytes = None) -> str:
     digest = hashlib.sha256()
     for chunk in iter(lambda: handle.read(1 << 20), b""):
         digest.update(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
     return digest.hexdigest()
 
 
-def check_parts(directory: Path, parts: Iterable[Part]) -> List[str]:
+def check_parts(directory: Path, parts: Iterable[Part], on_bytes: OnBytes = None) -> List[str]:
     """Problems with the parts in `directory`, one phrase each; empty when every part is intact."""
     problems = []
     for part in parts:
@@ -73,7 +78,7 @@ def check_parts(directory: Path, parts: Iterable[Part]) -> List[str]:
                 size = os.fstat(handle.fileno()).st_size
                 if size != part.size:
                     problems.append(f"{part.name} is {size} bytes, expected {part.size} (truncated?)")
-                elif _sha256(handle) != part.sha256:
+                elif _sha256(handle, on_bytes) != part.sha256:
                     problems.append(f"{part.name} is corrupt (sha256 differs from the shipment manifest)")
         except UnsafeArchive as exc:
             problems.append(str(exc).replace(f"{directory / part.name}: ", f"{part.name}: "))
@@ -182,7 +187,7 @@ def check_members(directory: Path, shipment: Shipment) -> None:
         raise UnsafeArchive(f"shipment {shipment.id}: its ISC ({shipment.isc}) is in none of its parts")
 
 
-def _write_member(source: BinaryIO, destination: Path) -> None:
+def _write_member(source: BinaryIO, destination: Path, on_bytes: OnBytes = None) -> None:
     """Write to a fresh temporary file (never through a link left there) and rename it into place."""
     temporary = destination.with_name(f".{destination.name}.extracting")
     temporary.unlink(missing_ok=True)
@@ -190,13 +195,16 @@ def _write_member(source: BinaryIO, destination: Path) -> None:
     with os.fdopen(fd, "wb") as out:
         for chunk in iter(lambda: source.read(1 << 20), b""):
             out.write(chunk)
+            if on_bytes is not None:
+                on_bytes(len(chunk))
     os.replace(temporary, destination)
 
 
-def extract_part(directory: Path, part: Part, target: Path, allowed: Allowed) -> int:
-    """Unpack one (already checked) part into `target`, checking each member again; returns the files written."""
+def extract_part(directory: Path, part: Part, target: Path, allowed: Allowed, on_bytes: OnBytes = None) -> int:
+    """Unpack one (already checked) part into `target`, checking each member again; returns the files written.
+    `on_bytes` hears of the part's bytes as they are written, and of its headers and padding at the end."""
     target = target.resolve()
-    count = 0
+    count = written = 0
     with open_part(directory, part.name) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
         for member in tar:
             allowed.check(member, part)
@@ -207,6 +215,9 @@ def extract_part(directory: Path, part: Part, target: Path, allowed: Allowed) ->
                 destination.mkdir(parents=True, exist_ok=True)
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
-            _write_member(tar.extractfile(member), destination)
+            _write_member(tar.extractfile(member), destination, on_bytes)
+            written += member.size
             count += 1
+    if on_bytes is not None:
+        on_bytes(max(part.size - written, 0))
     return count

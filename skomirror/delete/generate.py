@@ -34,6 +34,7 @@ def generate(options: RunOptions, progress: Progress, warn: Callable[[str], None
             return _generate(job, options, progress, warn)
         finally:
             job.runner.children.stop_all()
+            progress.finish()
             job.locks.release()
 
 
@@ -52,11 +53,11 @@ def _generate(job: Run, options: RunOptions, progress: Progress, warn: Callable[
     job.workspace.write(folder / f"delete-imageset-config{suffix}.yaml", Path(options.config).read_text())
     listing = job.workspace.write(folder / f"delete-images{suffix}.yaml", list_text(items))
     absent = [image for image, digest in found if not digest]
-    progress.say(f"{len(items)} of {len(found)} images are at {options.destination} and would be deleted; "
-                 f"review {listing}, then run: skomirror delete --delete-yaml-file {listing} "
-                 f"{options.destination}")
+    progress.summary([f"{len(items)} of {len(found)} images are at {options.destination} and would be deleted; "
+                      f"review {listing}, then run: skomirror delete --delete-yaml-file {listing} "
+                      f"{options.destination}"])
     if absent:
-        progress.say(f"{len(absent)} not there (nothing to delete), e.g. {absent[0].destination}")
+        progress.summary([f"{len(absent)} not there (nothing to delete), e.g. {absent[0].destination}"])
     return listing
 
 

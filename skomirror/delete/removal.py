@@ -105,6 +105,7 @@ class Remover:
             return self.remove(listing)
         finally:
             self.runner.children.stop_all()
+            self.progress.finish()
             locks.release()
 
     def remove(self, listing: Path) -> int:
@@ -202,15 +203,17 @@ class Remover:
         folder = self.workspace.root / DELETE_DIR
         folder.mkdir(mode=0o700, exist_ok=True)
         results = self.workspace.write(folder / "delete-results.json", json.dumps(document, indent=2) + "\n")
+        lines = []
         for removal in removals:
             if removal.status == FAILED:
-                self.progress.say(f"failed to delete {removal.item.reference}: {removal.failure.one_line} "
-                                  f"(log: {removal.log})")
+                lines.append(f"failed to delete {removal.item.reference}: {removal.failure.one_line} "
+                             f"(log: {removal.log})")
             elif removal.status == KEPT:
-                self.progress.say(f"kept {removal.item.reference}: {removal.note}")
-        self.progress.say(f"{len(removals)} listed: {counts[DELETED]} deleted, {counts[KEPT]} kept, "
-                          f"{counts[GONE]} already gone, {counts[FAILED]} failed; results in {results}. "
-                          "Blobs are freed by the registry's garbage collection (see README, Delete).")
+                lines.append(f"kept {removal.item.reference}: {removal.note}")
+        self.progress.summary(lines + [
+            f"{len(removals)} listed: {counts[DELETED]} deleted, {counts[KEPT]} kept, {counts[GONE]} already gone, "
+            f"{counts[FAILED]} failed; results in {results}. Blobs are freed by the registry's garbage collection "
+            "(see README, Delete)."])
 
 
 def remove_listed(options: RunOptions, listing: Path, progress: Progress, warn: Callable[[str], None]) -> int:

@@ -198,7 +198,8 @@ class Executor:
 
         def attempt() -> str:
             record.attempts += 1
-            begun, ok = time.time(), False
+            begun: Optional[float] = time.time()
+            ok = False
             try:
                 if selection is not None:
                     pushed = copy_some_platforms(record, selection, source_endpoint(record.image), self.target,
@@ -208,13 +209,18 @@ class Executor:
                                                    tag=record)
                 ok = True
                 return pushed
+            except Stopped:
+                if selection is None:  # the run stopped before this attempt's skopeo started: none was made
+                    record.attempts, begun = record.attempts - 1, None
+                raise
             except SkopeoFailed as failed:
                 if failed.failure.label in (RATE_LIMITED, OVERLOADED):
                     self.limiter.slow_down(watch.culprit(failed.failure) or record.image.source.registry,
                                            failed.failure.label)
                 raise
             finally:
-                record.spans.append(Span(begun, time.time(), f"copy attempt {record.attempts}", ok))
+                if begun is not None:
+                    record.spans.append(Span(begun, time.time(), f"copy attempt {record.attempts}", ok))
 
         try:
             pushed = self.runner.retry.call(attempt, self.runner.children.stopping,

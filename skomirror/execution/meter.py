@@ -10,7 +10,7 @@ when a copy is retried from the start.
 """
 
 import threading
-from typing import Callable, Dict, Iterable, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from skomirror.records import ImageRecord, Status
 from skomirror.registry.present import PresentBlobs
@@ -30,6 +30,7 @@ class ByteMeter:
         self._credited = 0
         self._shown = 0
         self._running: Dict[int, ImageRecord] = {}
+        self._seen: Dict[int, int] = {}  # the most each running copy was seen to have read: shown values stay
         self._lock = threading.Lock()
 
     def started(self, record: ImageRecord) -> None:
@@ -40,6 +41,7 @@ class ByteMeter:
         """A copied image brought its blobs; a failed one will not, so they leave the total."""
         with self._lock:
             self._running.pop(id(record), None)
+            self._seen.pop(id(record), None)
             for digest in record.blobs or {}:
                 size = self._missing.pop(digest, None)
                 if size is None:
@@ -51,6 +53,19 @@ class ByteMeter:
 
     def _owed(self, record: ImageRecord) -> int:
         return sum(self._missing.get(digest, 0) for digest in record.blobs or {})
+
+    def in_flight(self) -> List[Tuple[ImageRecord, int]]:
+        """The copies running now, each with the bytes its skopeo has read so far (at most the image's size)."""
+        with self._lock:
+            running = list(self._running.values())
+        found = []
+        for record in running:
+            read = max(min(self._bytes_read(record) or 0, record.size or 0), self._seen.get(id(record), 0))
+            with self._lock:
+                if id(record) in self._running:
+                    self._seen[id(record)] = read
+            found.append((record, read))
+        return found
 
     def value(self) -> int:
         with self._lock:

@@ -250,12 +250,15 @@ class ChildProcesses:
             tag: object = None, env: Optional[Dict[str, str]] = None) -> Completed:
         """Run a command (its argv) to completion; its stderr (and stdout unless captured) go to `log_path`;
         env: the child's environment, else skomirror's."""
+        if self.stopping.is_set():
+            raise Stopped()
         with open_log(log_path) as log:
             log.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} {label}: {shlex.join(command)}\n".encode())
             log.flush()
             start = log.tell()
             with self._lock:
                 if self.stopping.is_set():
+                    log.write(b"=== not started: the run is stopping\n")
                     raise Stopped()
                 process = spawn(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if capture_stdout else log,
                                 stderr=log, env=env)

@@ -15,6 +15,7 @@ from skomirror.config.model import ImageSetConfiguration
 from skomirror.endpoints.contract import Endpoint
 from skomirror.locking import Place
 from skomirror.naming import DiskDestination, RegistryDestination
+from skomirror.progress import Progress
 from skomirror.records import ImageRecord
 from skomirror.skopeo.command import RegistryAccess
 from skomirror.store import Store
@@ -71,7 +72,8 @@ class Workflow(ABC):
     def registry_sides(self) -> List[RegistrySide]:
         """The registries this workflow talks to (the store has no TLS to speak of)."""
 
-    def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
+    def images(self, from_config: Callable[[], List[CollectedImage]], progress: Progress,
+               warn: Say) -> List[CollectedImage]:
         """What is to be mirrored: by default, what the collectors find in the ISC."""
         return from_config()
 

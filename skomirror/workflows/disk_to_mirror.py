@@ -12,6 +12,7 @@ from skomirror.endpoints.store import StoreEndpoint
 from skomirror.naming import RegistryDestination
 from skomirror.records import ImageRecord
 from skomirror.store import Store
+from skomirror.progress import Progress
 from skomirror.workflows.base import RegistrySide, Say
 from skomirror.workflows.options import RunOptions
 from skomirror.workflows.registry_target import IntoRegistry
@@ -42,10 +43,11 @@ class DiskToMirror(IntoRegistry):
     def registry_sides(self) -> List[RegistrySide]:
         return [self.destination_side()]
 
-    def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
+    def images(self, from_config: Callable[[], List[CollectedImage]], progress: Progress,
+               warn: Say) -> List[CollectedImage]:
         """What the shipments carry; the ISC that made the newest one is the run's config from here on."""
         self.received = Received(self.workspace.received, self.store, warn)
-        self.reception = receive_shipments(self.from_dir, self.store, self.received, say)
+        self.reception = receive_shipments(self.from_dir, self.store, self.received, progress)
         if self.options.config is not None:
             warn("with --from, what the shipments carry is pushed; CONFIG is only checked, not used")
         shipments = self.reception.shipments

@@ -18,6 +18,7 @@ from skomirror.locking import Place
 from skomirror.naming import DiskDestination
 from skomirror.records import ImageRecord
 from skomirror.store import Store
+from skomirror.progress import Progress
 from skomirror.workflows.base import RegistrySide, Say, Workflow
 from skomirror.workflows.options import RunOptions
 from skomirror.workspace import Workspace
@@ -56,7 +57,8 @@ class MirrorToDisk(Workflow):
         """DEST/history; what an earlier skomirror kept in the workspace is read until then."""
         return History(self.archive_dir, warn, legacy=self.workspace.history, store=self.store)
 
-    def images(self, from_config: Callable[[], List[CollectedImage]], say: Say, warn: Say) -> List[CollectedImage]:
+    def images(self, from_config: Callable[[], List[CollectedImage]], progress: Progress,
+               warn: Say) -> List[CollectedImage]:
         self.history = self._history(warn)
         return from_config()
 

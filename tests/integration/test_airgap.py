@@ -131,12 +131,12 @@ def test_second_round_ships_only_new_blobs_and_shipments_apply_in_order(tmp_path
     d2m = skomirror("--from", str(carry(disk, tmp_path / "usb-both")), f"docker://{fresh.host}",
                     "--workspace", str(tmp_path / "ws-fresh"), cwd=tmp_path)
     assert d2m.returncode == 0, d2m.stdout + d2m.stderr
-    assert d2m.stdout.index("received shipment 1") < d2m.stdout.index("received shipment 2")
+    assert d2m.stderr.index("received shipment 1") < d2m.stderr.index("received shipment 2")
     for name, image in images.items():
         assert skopeo_digest(f"{fresh.host}/apps/{name}:1") == image.digest
 
     third = skomirror(str(grown), f"file://{disk}", "--workspace", str(connected), cwd=tmp_path)
-    assert third.returncode == 0 and "nothing new to ship" in third.stdout
+    assert third.returncode == 0 and "nothing new to ship" in third.stderr
     full = skomirror(str(grown), f"file://{disk}", "--workspace", str(connected), "--full-archive", cwd=tmp_path)
     assert full.returncode == 0
     assert set(shipment(disk, 3)["blobs"]) == old | new
@@ -269,7 +269,7 @@ def test_no_archive_after_a_failure_unless_keep_going(tmp_path, source):
     disk = tmp_path / "disk"
     first = skomirror(str(isc), f"file://{disk}", cwd=tmp_path)
     assert first.returncode == 8
-    assert "no archive written: 1 image(s) failed" in first.stdout and not list(disk.glob("mirror_*"))
+    assert "no archive written: 1 image(s) failed" in first.stderr and not list(disk.glob("mirror_*"))
     kept = skomirror(str(isc), f"file://{disk}", "--keep-going", cwd=tmp_path)
     assert kept.returncode == 8
     assert [image["name"] for image in shipment(disk, 1)["images"]] == ["apps/present:1"]

@@ -35,7 +35,7 @@ def test_mirror_to_disk_from_another_working_directory_ships_only_the_new_blobs(
     assert sorted(p.name for p in (disk / "history").iterdir()) == ["mirror_shipment_0001.json",
                                                                    "mirror_shipment_0002.json"]
     nothing = m2d(isc_for(tmp_path, source, first + more, "grown.yaml"), disk, tmp_path / "wednesday")
-    assert "nothing new to ship" in nothing.stdout
+    assert "nothing new to ship" in nothing.stderr
 
 
 def test_a_history_an_earlier_skomirror_kept_in_the_workspace_is_still_honoured(tmp_path, source):
@@ -150,7 +150,7 @@ def test_hostile_shipments_are_refused_in_one_line_and_the_workspace_still_works
         usb = carry(disk, tmp_path / f"real{number}", shipments={number})
         run = skomirror("--from", str(usb), f"docker://{registry.host}", "--workspace", str(workspace), cwd=tmp_path)
         assert run.returncode == 0, run.stdout + run.stderr
-        assert f"received shipment {number}" in run.stdout
+        assert f"received shipment {number}" in run.stderr
     assert skopeo_digest(f"{registry.host}/apps/h-two:1") is not None
     assert sorted(p.name for p in (workspace / "received").iterdir()) == ["mirror_shipment_0001.json",
                                                                          "mirror_shipment_0002.json"]
@@ -183,7 +183,7 @@ def test_damaged_records_are_set_aside_with_one_warning_and_more_is_done_never_l
     assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
     warned = [line for line in again.stderr.splitlines() if "received/mirror_shipment_0002.json" in line]
     assert len(warned) == 1 and "not received" in warned[0]
-    assert "received shipment 2" in again.stdout  # checked and unpacked again, then recorded again
+    assert "received shipment 2" in again.stderr  # checked and unpacked again, then recorded again
     assert {image["status"] for image in results(workspace)["images"]} == {"skipped"}
     for name, image in images.items():
         assert skopeo_digest(f"{registry.host}/apps/{name}:1") == image.digest

@@ -61,10 +61,10 @@ def test_generate_then_delete_removes_only_the_listed_manifests_and_keeps_what_t
     assert skopeo_digest(f"{destination.host}/mirror/apps/c:2") == digests["c"]
     results = json.loads((workspace / "delete" / "delete-results.json").read_text())
     assert [image["status"] for image in results["images"]] == ["deleted", "kept", "kept"]
-    assert f"kept {dest}/apps/c:2: the last mirror in {workspace} needs it" in deleted.stdout
+    assert f"kept {dest}/apps/c:2: the last mirror in {workspace} needs it" in deleted.stderr
 
     again = delete("--delete-yaml-file", str(listing), "--workspace", str(workspace), dest, cwd=tmp_path)
-    assert again.returncode == 0 and "1 already gone" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 0 and "1 already gone" in again.stderr, again.stdout + again.stderr
 
 
 def test_a_registry_that_refuses_deletes_gives_one_line_per_image_and_the_exit_code(tmp_path, source, registries):
@@ -80,7 +80,7 @@ def test_a_registry_that_refuses_deletes_gives_one_line_per_image_and_the_exit_c
     result = delete("--delete-yaml-file", str(workspace / "delete" / "delete-images.yaml"), "--workspace",
                     str(workspace), dest, cwd=tmp_path)
     assert result.returncode == 8, result.stdout + result.stderr
-    lines = [line for line in result.stdout.splitlines() if line.startswith("failed to delete")]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("failed to delete")]
     assert len(lines) == 2 and all("registry does not allow deletes" in line for line in lines), result.stdout
     assert "Traceback" not in result.stderr
     assert [skopeo_digest(f"{destination.host}/mirror/apps/{n}:1") for n in ("a", "b")] == digests

@@ -50,4 +50,4 @@ def test_a_mirror_through_faults_completes_with_every_digest_right(tmp_path, fau
 
     lowered = [event for event in document["run"]["rateLimits"] if event["registry"] == proxy.host]
     assert lowered and min(event["limit"] for event in lowered) < 8  # concurrency went down for the source
-    assert f"{proxy.host} asked to slow down (429/503)" in result.stdout
+    assert f"{proxy.host} asked to slow down (429/503)" in result.stderr

@@ -20,7 +20,7 @@ def test_a_backtracking_blocked_images_pattern_is_applied_in_linear_time(tmp_pat
     started = time.monotonic()
     result = skomirror(str(isc), f"docker://{destination.host}", cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "1 image excluded by blockedImages" in result.stdout
+    assert "1 image excluded by blockedImages" in result.stderr
     assert skopeo_digest(f"{destination.host}/team/abcdefghijklmnopqrstuvwxy:1") == kept
     assert skopeo_digest(f"{destination.host}/team/app-debug:1") is None
     print(f"run took {time.monotonic() - started:.1f}s")
@@ -47,7 +47,8 @@ def test_a_damaged_journal_is_set_aside_and_the_run_trusts_the_destination(tmp_p
     rerun = skomirror(str(isc), f"docker://{destination.host}", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
     assert "Traceback" not in rerun.stderr + rerun.stdout
-    warnings = [line for line in rerun.stderr.splitlines() if "damaged" in line]
+    warnings = [line for line in rerun.stderr.splitlines()
+                if line.startswith("skomirror: warning:") and "damaged (" in line]
     assert len(warnings) == 1 and f"{journal}: damaged (" in warnings[0], rerun.stderr
     assert "this run checks every image at the destination instead of trusting the journal" in warnings[0]
     (aside,) = workspace.glob("journal.jsonl.damaged-*")

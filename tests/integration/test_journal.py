@@ -63,10 +63,10 @@ def test_rerun_failed_copies_only_what_failed_last_time(tmp_path, source, destin
 
     again = skomirror(str(isc), f"docker://{destination.host}", "--rerun-failed", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "--rerun-failed: 1 of 4 images failed last time" in again.stdout
+    assert "--rerun-failed: 1 of 4 images failed last time" in again.stderr
     images = results(tmp_path / "skomirror-workspace")["images"]
     assert [(i["destination"], i["status"]) for i in images] == [(f"docker://{destination.host}/r/late:1", "copied")]
     assert skopeo_digest(f"{destination.host}/r/late:1") == late
 
     nothing = skomirror(str(isc), f"docker://{destination.host}", "--rerun-failed", cwd=tmp_path)
-    assert nothing.returncode == 0 and "nothing failed in the last run" in nothing.stdout
+    assert nothing.returncode == 0 and "nothing failed in the last run" in nothing.stderr

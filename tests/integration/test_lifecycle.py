@@ -165,7 +165,7 @@ def test_a_run_waits_for_the_skopeo_a_killed_run_left_running_and_says_so(tmp_pa
                                                f"{start_time(leftover.pid)}\n")
     run = start_skomirror(str(isc), f"docker://{destination.host}/mirror", cwd=tmp_path)
     try:
-        line = run.stdout.readline()
+        line = run.stderr.readline()
         assert line == (f"waiting for 1 skopeo process(es) left running by skomirror pid {gone.pid}, started "
                         f"2024-05-01 12:00:01 +0000, which has ended: pid {leftover.pid}\n")
         time.sleep(1)

@@ -64,7 +64,7 @@ def test_mirrors_an_image_set_then_a_rerun_copies_nothing(tmp_path, source, dest
     second = skomirror(str(isc), f"docker://{destination.host}/{DEST_NS}", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
     assert set(statuses(workspace).values()) == {"skipped"}
-    assert "nothing to copy: every image is already at the destination" in second.stdout
+    assert "nothing to copy: every image is already at the destination" in second.stderr
     second_logs = [Path(image["log"]) for image in results(workspace)["images"]]
     assert not any("copy attempt" in (tmp_path / log).read_text() for log in second_logs)
 
@@ -82,7 +82,7 @@ def test_a_missing_source_image_fails_alone_with_exit_code_8(tmp_path, source, d
     errors = (workspace / "mirroring_errors.txt").read_text().splitlines()
     assert errors == [f"error mirroring image {source.host}/gone/app:1 error: image not found: reading manifest 1 in "
                       f"{source.host}/gone/app: manifest unknown: manifest unknown"]
-    assert f"{source.host}/gone/app:1 -> {destination.host}/gone/app:1: image not found" in result.stdout
+    assert f"{source.host}/gone/app:1 -> {destination.host}/gone/app:1: image not found" in result.stderr
 
 
 def test_dry_run_writes_mapping_and_missing_and_copies_nothing(tmp_path, source, destination):
@@ -99,7 +99,7 @@ def test_dry_run_writes_mapping_and_missing_and_copies_nothing(tmp_path, source,
     assert (workspace / "missing.txt").read_text() == \
         f"docker://{source.host}/a/two:1=docker://{destination.host}/a/two:1\n"
     assert len((workspace / "mapping.txt").read_text().splitlines()) == 2
-    assert "2 images planned, 1 to copy" in result.stdout
+    assert "2 images planned, 1 to copy" in result.stderr
     assert skopeo_digest(f"{destination.host}/a/two:1") is None
     assert not (workspace / "results.json").exists()
 
@@ -113,4 +113,4 @@ def test_blocked_images_are_not_copied(tmp_path, source, destination):
     assert result.returncode == 0, result.stderr
     assert skopeo_digest(f"{destination.host}/block/app:1") is None
     assert skopeo_digest(f"{destination.host}/keep/app:1") is not None
-    assert "1 image excluded by blockedImages" in result.stdout
+    assert "1 image excluded by blockedImages" in result.stderr

@@ -46,10 +46,10 @@ def test_an_oci_catalog_is_filtered_rebuilt_and_lands_under_its_directory_name(t
 
     dry = skomirror(str(config), dest, "--dry-run", cwd=tmp_path)
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "catalog oci://./catalogs/my-index (" in dry.stdout
-    assert "5 bundles, 6 related images" in dry.stdout
-    assert f"-> {destination.host}/mirror/my-index:latest" in dry.stdout
-    assert "dry run: 12 images planned, 12 to copy" in dry.stdout  # 5 bundles, 6 related, the catalog
+    assert "catalog oci://./catalogs/my-index (" in dry.stderr
+    assert "5 bundles, 6 related images" in dry.stderr
+    assert f"-> {destination.host}/mirror/my-index:latest" in dry.stderr
+    assert "dry run: 12 images planned, 12 to copy" in dry.stderr  # 5 bundles, 6 related, the catalog
     assert destination.catalog() == []
 
     result = skomirror(str(config), dest, cwd=tmp_path)

@@ -52,14 +52,14 @@ def test_filtered_catalog_bundles_and_related_images_are_mirrored(tmp_path, sour
 
     dry = skomirror(str(config), f"docker://{destination.host}/mirror", "--dry-run", cwd=tmp_path)
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    lines = dry.stdout.splitlines()
-    assert f"catalog {seeded.reference} (" in dry.stdout
-    assert "5 bundles, 6 related images" in dry.stdout  # 4 foo + 1 bar; their 5 operands and the shared proxy
+    lines = dry.stderr.splitlines()
+    assert f"catalog {seeded.reference} (" in dry.stderr
+    assert "5 bundles, 6 related images" in dry.stderr  # 4 foo + 1 bar; their 5 operands and the shared proxy
     for line in ("  package bar", "    channel alpha: bar.v0.3.0", "    channel stable: bar.v0.3.0",
                  "  package foo", "    channel beta: foo.v2.0.0",
                  "    channel stable: foo.v1.1.0, foo.v1.2.0, foo.v1.3.0, foo.v2.0.0"):
         assert line in lines, line
-    assert "dry run: 12 images planned, 12 to copy" in dry.stdout  # 5 bundles, 6 related, the catalog
+    assert "dry run: 12 images planned, 12 to copy" in dry.stderr  # 5 bundles, 6 related, the catalog
     assert destination.catalog() == []
 
     result = skomirror(str(config), f"docker://{destination.host}/mirror", cwd=tmp_path)

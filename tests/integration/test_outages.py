@@ -57,9 +57,9 @@ def assert_survived(result, done_at_outage: int, digests: Dict[str, str], destin
     retried = [image for image in document["images"] if image["attempts"] > 1]
     assert any(f"; {side} {host} {how} since " in open(image["log"]).read() for image in retried)  # the logs say so
     # the console says who is down since when, and when it is back; results.json keeps both lines
-    down = [line for line in result.stdout.splitlines() if line.startswith(f"{side} {host} {how} since ")]
-    back = [line for line in result.stdout.splitlines() if line.startswith(f"{side} {host} answering again after ")]
-    assert len(down) >= 1 and "; retrying until " in down[0] and len(back) == len(down), result.stdout
+    down = [line for line in result.stderr.splitlines() if line.startswith(f"{side} {host} {how} since ")]
+    back = [line for line in result.stderr.splitlines() if line.startswith(f"{side} {host} answering again after ")]
+    assert len(down) >= 1 and "; retrying until " in down[0] and len(back) == len(down), result.stderr
     assert down[0] in document["run"]["warnings"] and back[-1] in document["run"]["warnings"]
 
 

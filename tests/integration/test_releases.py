@@ -63,7 +63,7 @@ def test_releases_are_mirrored_under_oc_mirror_names_with_graph_and_cluster_reso
     seeded, env, flags, tarball, _ = release_setup
     dry = skomirror("isc.yaml", f"docker://{destination.host}/mirror", "--dry-run", *flags, cwd=tmp_path, env=env)
     assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "releases (amd64): 4.18.1, 4.18.2" in dry.stdout
+    assert "releases (amd64): 4.18.1, 4.18.2" in dry.stderr
 
     result = skomirror("isc.yaml", f"docker://{destination.host}/mirror", *flags, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -140,7 +140,7 @@ def test_a_release_that_cannot_be_complete_copies_nothing(tmp_path, source, dest
                        cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "no signature for release" in result.stderr  # a warning: the run goes on without it
-    assert "cannot be read: nothing is copied" in result.stdout
+    assert "cannot be read: nothing is copied" in result.stderr
     images = {i["origin"]: i["status"] for i in results(tmp_path / "skomirror-workspace")["images"]}
     assert images[missing["etcd"]] == "failed"
     assert set(images.values()) == {"failed", "pending"}

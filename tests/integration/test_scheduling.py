@@ -34,8 +34,9 @@ def test_shared_base_layers_cross_the_link_once(tmp_path, source, destination):
     assert unique_bytes(pushed.values()) <= pulled < unique_bytes(pushed.values()) + 200_000, pulled
 
 
-def final_progress(stdout: str) -> str:
-    return [line for line in stdout.splitlines() if line.startswith("mirroring:")][-1]
+def final_progress(stderr: str) -> str:
+    """The last plain status line of the copies (after its time stamp)."""
+    return [line for line in stderr.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d mirroring: ", line)][-1]
 
 
 def test_progress_counts_only_what_the_destination_lacks_and_a_rerun_asks_once_per_image(tmp_path, source,
@@ -55,7 +56,7 @@ def test_progress_counts_only_what_the_destination_lacks_and_a_rerun_asks_once_p
     # the base is in the repository already: what is left is each new image's own layer, config and manifest
     missing = sum(len(image.config.data) + len(image.manifest.data) + sum(len(l.blob.data) for l in image.layers[1:])
                   for image in later.values())
-    assert f"{format_bytes(missing)} of {format_bytes(missing)}" in final_progress(second.stdout), second.stdout
+    assert f"{format_bytes(missing)} of {format_bytes(missing)}" in final_progress(second.stderr), second.stderr
     assert sorted(i["status"] for i in results(tmp_path / "ws")["images"]) == ["copied"] * 3 + ["skipped"] * 2
 
     log = destination.log_path.read_text()

@@ -45,7 +45,7 @@ def run_shards_at_once(arguments: List[str], workspaces: List[Path], cwd: Path, 
     outputs = [process.communicate(timeout=300) for process in processes]
     for process, (stdout, stderr) in zip(processes, outputs):
         assert process.returncode == 0, stdout + stderr
-    return [stdout for stdout, _ in outputs]
+    return [stderr for _, stderr in outputs]  # the console, summary included, is on stderr
 
 
 def merge(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -154,7 +154,7 @@ def test_a_failing_shard_fails_alone_and_merge_refuses_a_shard_missing_or_twice(
     merged = merge("--workspace", str(tmp_path / "m"), *(str(tmp_path / f"ws-{k}") for k in range(SHARDS)),
                    cwd=tmp_path)
     assert merged.returncode == 8, merged.stdout + merged.stderr
-    assert "5 images: 4 copied, 0 skipped (already mirrored), 1 failed" in merged.stdout
+    assert "5 images: 4 copied, 0 skipped (already mirrored), 1 failed" in merged.stderr
     errors = (tmp_path / "m" / "mirroring_errors.txt").read_text().splitlines()
     assert len(errors) == 1 and errors[0].startswith(f"error mirroring image {source.host}/nowhere/gone:1 error: ")
     assert len((tmp_path / "m" / "mapping.txt").read_text().splitlines()) == 5
@@ -182,7 +182,7 @@ def test_mirror_to_disk_shards_are_received_by_one_from(tmp_path, source, destin
         [f"mirror_shipment_{k + 1:04d}.json" for k in range(SHARDS)] + [f"mirror_{k + 1:06d}.tar" for k in range(SHARDS)])
     again = merge("--workspace", str(tmp_path / "merged"), "--shipments", str(carry), *map(str, workspaces),
                   cwd=tmp_path)
-    assert again.returncode == 0 and "0 shipments gathered" in again.stdout, again.stdout + again.stderr
+    assert again.returncode == 0 and "0 shipments gathered" in again.stderr, again.stdout + again.stderr
 
     pushed = skomirror("--from", f"file://{carry}", f"docker://{destination.host}/mirror", "--workspace",
                        str(tmp_path / "bastion"), cwd=tmp_path)
@@ -203,7 +203,7 @@ def test_a_shard_left_with_nothing_ends_cleanly_and_still_counts_in_the_merge(tm
             for k in range(2)]
     assert [run.returncode for run in runs] == [0, 0], [run.stdout + run.stderr for run in runs]
     empty = [k for k in range(2) if not results(tmp_path / f"ws-{k}")["images"]]
-    assert len(empty) == 1 and f"shard {empty[0]}/2: 0 of 1 image" in runs[empty[0]].stdout
+    assert len(empty) == 1 and f"shard {empty[0]}/2: 0 of 1 image" in runs[empty[0]].stderr
     assert (tmp_path / f"ws-{empty[0]}" / "mapping.txt").read_text() == ""
     merged = merge("--workspace", str(tmp_path / "merged"), str(tmp_path / "ws-0"), str(tmp_path / "ws-1"),
                    cwd=tmp_path)

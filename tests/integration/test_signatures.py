@@ -41,7 +41,7 @@ def test_mirror_to_mirror_copies_signatures_as_they_are_and_a_rerun_skips_them(t
                                              "unsigned": [f"{source.host}/apps/unsigned:1"]}
     copied = {image["signs"]: image["status"] for image in document["images"] if image["signs"]}
     assert copied == {digest: "copied" for digest in signatures}
-    assert "signatures: 1 of 2 images signed; 1 unsigned (listed in results.json)" in run.stdout
+    assert "signatures: 1 of 2 images signed; 1 unsigned (listed in results.json)" in run.stderr
     assert not list((workspace / "cluster-resources").glob("*")) or \
         ".sig" not in "".join(path.read_text() for path in (workspace / "cluster-resources").glob("*.yaml"))
 
@@ -77,7 +77,7 @@ def test_remove_signatures_mirrors_none(tmp_path, source, registries):
     assert run.returncode == 0, run.stdout + run.stderr
     assert destination.tags("apps/signed") == ["1"]
     assert results(workspace)["run"]["signatures"] == {"removed": True}
-    assert "signatures: not mirrored (--remove-signatures)" in run.stdout
+    assert "signatures: not mirrored (--remove-signatures)" in run.stderr
 
     disk, disconnected = tmp_path / "disk", registries("disconnected")  # shipped, then dropped on the other side
     m2d = skomirror(isc(tmp_path, source), f"file://{disk}", "--workspace", str(tmp_path / "ws-connected"),

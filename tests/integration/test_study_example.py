@@ -68,7 +68,7 @@ def test_the_study_example_plans_every_section(tmp_path, source, registries, des
                         f"{stub.url}/signatures", cwd=tmp_path,
                         env={"UPDATE_URL_OVERRIDE": f"{stub.url}/api/upgrades_info/v1/graph",
                              "HOME": str(tmp_path / "home")})
-    out = dry.stdout
+    out = dry.stderr
     planned = [line.strip() for line in out.splitlines() if " -> " in line]
 
     def lands(source_spec: str, destination_name: str) -> bool:
