@@ -11,6 +11,8 @@
   scripts/bench.py timeline [--profile release] [--variant "OPTIONS"]... [--rounds N] [--out PREFIX]
       cold skomirror runs with every copy's start, first byte, last byte and exit, the link and the CPU of
       each rig process: where the seconds go
+  scripts/bench.py rerun [--profile release] [--rounds 3] [--cprofile FILE]
+      a cold skomirror run, then no-op reruns with their stages timed (and the last one profiled)
   scripts/bench.py parallel-images [--profile quick|default] [--values 1,2,4,8,12,16] [--write]
       skomirror's wall time for several --parallel-images
 
@@ -57,6 +59,10 @@ MB = 1_000_000
 # RTT 40 ms, 10 MB/s per connection, 50 MB/s in all: a fair WAN link to a remote registry.
 WAN = dict(latency=0.020, connection_rate=10 * MB, total_rate=50 * MB)  # latency: one way
 SKOPEO = ["skopeo", "--insecure-policy"]
+# Every contender's registries log warnings only, without an access log: real registries run on other machines,
+# and here logging each request twice cost a registry as much CPU as answering it, on the cores the tools use.
+# --registry-logs turns both logs back on (the rig of the earlier rounds).
+QUIET_REGISTRIES = True
 COPY_FLAGS = ["--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]
 
 # An OpenShift-shaped set, scaled down: release components in one repository on shared bases,
@@ -174,10 +180,16 @@ MEASURED = ("import json, os, resource, sys, time\n"
             "    recorder = bench_timeline.install(timeline, float(os.environ['SKOMIRROR_BENCH_LAUNCHED']))\n"
             "from skomirror.cli import main\n"
             "if timeline:\n    recorder.imports_done()\n"
+            "profiled = os.environ.get('SKOMIRROR_BENCH_PROFILE')\n"
+            "if profiled:\n"
+            f"    sys.path.insert(0, {str(PROJECT / 'scripts')!r})\n"
+            "    import bench_timeline\n"
+            "    profiler = bench_timeline.AllThreadsProfile()\n"
             "sys.argv = ['skomirror'] + sys.argv[1:]\n"
             "start = time.monotonic()\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
             "if timeline:\n    recorder.write()\n"
+            "if profiled:\n    profiler.dump(profiled)\n"
             "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
             "# VmHWM, the peak resident set of this process alone: ru_maxrss also counts a forked child's\n"
             "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
@@ -188,12 +200,17 @@ MEASURED = ("import json, os, resource, sys, time\n"
 
 def measured_skomirror(args: List[str], env: Dict[str, str]) -> dict:
     env = dict(env, SKOMIRROR_BENCH_LAUNCHED=repr(time.time()))
+    launched = time.monotonic()
     result = subprocess.run([sys.executable, "-c", MEASURED, "run", "--src-tls-verify=false",
                              "--dest-tls-verify=false", *args], env=env, capture_output=True, text=True)
+    whole = time.monotonic() - launched
     line = next((line for line in result.stderr.splitlines() if line.startswith("MEASURED ")), None)
     if line is None:
         raise SystemExit(f"skomirror did not finish:\n{result.stdout}\n{result.stderr}")
     measured = json.loads(line[len("MEASURED "):])
+    # "seconds": the command in main(), after Python's start-up and imports; "whole": the process from its launch
+    # to its exit (start-up, imports and teardown included), as the other tools are timed
+    measured["whole"] = whole
     if measured["code"] not in (0, None):
         raise SystemExit(f"skomirror failed ({measured['code']}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return measured
@@ -247,17 +264,17 @@ class Bench:
         """Seconds to move every unique byte once at the link's full rate."""
         return self.unique / WAN["total_rate"]
 
-    def fresh_destination(self, name: str) -> Registry:
-        """An empty destination registry (to use in `with`), the link's counters zeroed."""
+    def fresh_destination(self, name: str, quiet: Optional[bool] = None) -> Registry:
+        """An empty destination registry (to use in `with`), the link's counters zeroed; quiet: see QUIET_REGISTRIES."""
         self.proxy.reset_counters()
-        return Registry(self.scratch / f"dest-{name}")
+        return Registry(self.scratch / f"dest-{name}", quiet=QUIET_REGISTRIES if quiet is None else quiet)
 
 
 @contextmanager
 def seeded_bench(profile_name: str) -> Iterator[Bench]:
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with Registry(scratch / "source") as source:
+        with Registry(scratch / "source", quiet=QUIET_REGISTRIES) as source:
             started = time.monotonic()
             images = seed(source, profile_name)
             print(f"seeded {len(images.references)} images in {time.monotonic() - started:.0f}s", flush=True)
@@ -319,7 +336,8 @@ def bench_memory(counts: List[int]) -> List[dict]:
     results = []
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with Registry(scratch / "source") as source, Registry(scratch / "dest") as destination:
+        with Registry(scratch / "source", quiet=QUIET_REGISTRIES) as source, \
+                Registry(scratch / "dest", quiet=QUIET_REGISTRIES) as destination:
             layer = make_layer("bench/tiny", 200)
             references = []
             started = time.monotonic()
@@ -424,7 +442,10 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
         for round_number in range(rounds):
             for number, extra in enumerate(variants):
                 name = f"{round_number}-{number}"
-                with bench.fresh_destination(f"timeline-{name}") as destination:
+                settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
+                # DESTINATION_LOGS=on|off: this row's destination registry logs every request, or not
+                quiet = {"on": False, "off": True}.get(settings.pop("DESTINATION_LOGS", ""))
+                with bench.fresh_destination(f"timeline-{name}", quiet) as destination:
                     record_path = bench.scratch / f"timeline-{name}.json"
                     link: List[Tuple[float, int]] = []
                     done = threading.Event()
@@ -438,7 +459,6 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
                     sampler.start()
                     cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
                                                      "destination registry": destination.process.pid})
-                    settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
                     options = [word for word in extra if "=" not in word or word.startswith("-")]
                     env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
                     measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *options,
@@ -467,6 +487,32 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
                 for line in bench_timeline.describe(result):
                     print("    " + line, flush=True)
     return results
+
+
+def bench_rerun(profile_name: str, rounds: int, profile_out: Optional[Path]) -> None:
+    """One cold skomirror run, then no-op reruns (same ISC, destination and workspace), each with its stages
+    timed (scripts/bench_timeline.py); with profile_out, the last rerun under cProfile (every thread) too."""
+    with seeded_bench(profile_name) as bench:
+        with bench.fresh_destination("rerun") as destination:
+            env = isolated_env(bench.scratch)
+            args = ["--workspace", str(bench.scratch / "ws"), str(bench.isc), f"docker://{destination.host}/mirror"]
+            cold = measured_skomirror(args, env)
+            print(f"cold {cold['seconds']:.1f} s, own CPU {cold['cpu_self']:.2f} s", flush=True)
+            for number in range(rounds):
+                record_path = bench.scratch / f"rerun-{number}.json"
+                more = {"SKOMIRROR_BENCH_TIMELINE": str(record_path)}
+                if profile_out and number == rounds - 1:
+                    more = {"SKOMIRROR_BENCH_PROFILE": str(profile_out)}
+                noop = measured_skomirror(args, dict(env, **more))
+                line = (f"no-op rerun {number + 1}: {noop['seconds']:.2f} s in main() = "
+                        f"{100 * noop['seconds'] / cold['seconds']:.1f} % of the cold run; own CPU {noop['cpu_self']:.2f} s")
+                if record_path.exists():
+                    record = json.loads(record_path.read_text())
+                    t0 = record["stages"]["process"][0]
+                    line += "; " + ", ".join(f"{name} {times[0] - t0:.2f}-{times[-1] - t0:.2f}"
+                                             for name, times in record["stages"].items() if name != "process")
+                    line += f"; children {len(record['children'])}"
+                print(line, flush=True)
 
 
 # --- BENCHMARKS.md ---
@@ -585,6 +631,13 @@ def replace_section(path: Path, heading: str, text: str) -> None:
     path.write_text(updated)
 
 
+def compile_bytecode() -> None:
+    """skomirror's modules compiled once, as pip compiles an installed package: with PYTHONDONTWRITEBYTECODE set
+    (as on the CI machines) every run would otherwise compile each module it imports again."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(PROJECT / "skomirror")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="benchmark", required=True)
@@ -601,15 +654,28 @@ def main() -> None:
     timeline.add_argument("--profile", choices=sorted(PROFILES), default="release")
     timeline.add_argument("--out", type=Path, help="keep each raw record (JSON) as OUT.<round>-<variant>.json")
     timeline.add_argument("--variant", action="append", default=[],
-                          help="more skomirror run options (and NAME=VALUE for its environment), as one string; "
-                               "repeat to compare several")
+                          help="more skomirror run options (and NAME=VALUE for its environment; DESTINATION_LOGS=on "
+                               "or off for the row's destination registry), as one string; repeat to compare several")
     timeline.add_argument("--rounds", type=int, default=1)
+    rerun = sub.add_parser("rerun", help="a cold skomirror run, then no-op reruns with their stages timed")
+    rerun.add_argument("--profile", choices=sorted(PROFILES), default="release")
+    rerun.add_argument("--rounds", type=int, default=3)
+    rerun.add_argument("--cprofile", type=Path, help="profile the last rerun (every thread) into this pstats file")
     for command in (compare, memory, sweep):
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
+    for command in (compare, memory, sweep, timeline, rerun):
+        command.add_argument("--registry-logs", action="store_true",
+                             help="registries log every request (info level and access log), as before this round")
     args = parser.parse_args()
+    global QUIET_REGISTRIES
+    QUIET_REGISTRIES = not getattr(args, "registry_logs", False)
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
+    compile_bytecode()
     if args.benchmark == "plan-scale":
         print(plan_scale_markdown(bench_plan_scale([int(v) for v in args.images.split(",")]), command))
+        return
+    if args.benchmark == "rerun":
+        bench_rerun(args.profile, args.rounds, args.cprofile)
         return
     if args.benchmark == "timeline":
         bench_timeline_run(args.profile, [v.split() for v in args.variant] or [[]], args.out, args.rounds)
