@@ -59,10 +59,6 @@ MB = 1_000_000
 # RTT 40 ms, 10 MB/s per connection, 50 MB/s in all: a fair WAN link to a remote registry.
 WAN = dict(latency=0.020, connection_rate=10 * MB, total_rate=50 * MB)  # latency: one way
 SKOPEO = ["skopeo", "--insecure-policy"]
-# Every contender's registries log warnings only, without an access log: real registries run on other machines,
-# and here logging each request twice cost a registry as much CPU as answering it, on the cores the tools use.
-# --registry-logs turns both logs back on (the rig of the earlier rounds).
-QUIET_REGISTRIES = True
 COPY_FLAGS = ["--all", "--preserve-digests", "--src-tls-verify=false", "--dest-tls-verify=false"]
 
 # An OpenShift-shaped set, scaled down: release components in one repository on shared bases,
@@ -264,17 +260,17 @@ class Bench:
         """Seconds to move every unique byte once at the link's full rate."""
         return self.unique / WAN["total_rate"]
 
-    def fresh_destination(self, name: str, quiet: Optional[bool] = None) -> Registry:
-        """An empty destination registry (to use in `with`), the link's counters zeroed; quiet: see QUIET_REGISTRIES."""
+    def fresh_destination(self, name: str) -> Registry:
+        """An empty destination registry (to use in `with`), the link's counters zeroed."""
         self.proxy.reset_counters()
-        return Registry(self.scratch / f"dest-{name}", quiet=QUIET_REGISTRIES if quiet is None else quiet)
+        return Registry(self.scratch / f"dest-{name}")
 
 
 @contextmanager
 def seeded_bench(profile_name: str) -> Iterator[Bench]:
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with Registry(scratch / "source", quiet=QUIET_REGISTRIES) as source:
+        with Registry(scratch / "source") as source:
             started = time.monotonic()
             images = seed(source, profile_name)
             print(f"seeded {len(images.references)} images in {time.monotonic() - started:.0f}s", flush=True)
@@ -307,7 +303,7 @@ def bench_compare(profile_name: str) -> dict:
             proxy.reset_counters()
             noop = measured_skomirror(skomirror_args, env)
             pairs = mapping_pairs(scratch / "ws")
-            rows["skomirror"] = dict(seconds=cold["seconds"], pulled=pulled, cpu=cold_cpu,
+            rows["skomirror"] = dict(seconds=cold["whole"], pulled=pulled, cpu=cold_cpu,
                                      missing=count_missing(destination, pairs), cold=cold, noop=noop)
             print("skomirror", json.dumps(rows["skomirror"]), flush=True)
         with bench.fresh_destination("sync") as destination:
@@ -336,8 +332,7 @@ def bench_memory(counts: List[int]) -> List[dict]:
     results = []
     with tempfile.TemporaryDirectory(prefix="skomirror-bench-") as scratch_dir:
         scratch = Path(scratch_dir)
-        with Registry(scratch / "source", quiet=QUIET_REGISTRIES) as source, \
-                Registry(scratch / "dest", quiet=QUIET_REGISTRIES) as destination:
+        with Registry(scratch / "source") as source, Registry(scratch / "dest") as destination:
             layer = make_layer("bench/tiny", 200)
             references = []
             started = time.monotonic()
@@ -442,10 +437,7 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
         for round_number in range(rounds):
             for number, extra in enumerate(variants):
                 name = f"{round_number}-{number}"
-                settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
-                # DESTINATION_LOGS=on|off: this row's destination registry logs every request, or not
-                quiet = {"on": False, "off": True}.get(settings.pop("DESTINATION_LOGS", ""))
-                with bench.fresh_destination(f"timeline-{name}", quiet) as destination:
+                with bench.fresh_destination(f"timeline-{name}") as destination:
                     record_path = bench.scratch / f"timeline-{name}.json"
                     link: List[Tuple[float, int]] = []
                     done = threading.Event()
@@ -459,6 +451,7 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
                     sampler.start()
                     cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
                                                      "destination registry": destination.process.pid})
+                    settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
                     options = [word for word in extra if "=" not in word or word.startswith("-")]
                     env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
                     measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *options,
@@ -558,7 +551,8 @@ def compare_markdown(result: dict, command: str) -> str:
              f"Image set ({result['profile']} profile): {result['images']} images: "
              f"{profile_text(PROFILES[result['profile']])}; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = "
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
-             "and an empty skopeo blob-info cache. CPU-seconds are the tool's with every process under it, and the two "
+             "and an empty skopeo blob-info cache. Wall times are whole commands, skomirror's included (Python's "
+             "start-up and imports). CPU-seconds are the tool's with every process under it, and the two "
              "registries'; machine busy is all of the machine's cores over the row's run, other users' work included.",
              "",
              "| tool | wall time (s) | × link limit | pulled through the link (MB) | × unique bytes | images missing "
@@ -576,8 +570,10 @@ def compare_markdown(result: dict, command: str) -> str:
     lines += ["", f"skomirror, cold run: its own CPU {cold['cpu_self']:.1f} s, its skopeo children's "
                   f"{cold['cpu_children']:.1f} s ({100 * cold['cpu_self'] / max(cold['cpu_children'], 1e-9):.1f} %); "
                   f"peak memory {cold['peak_rss_mb']:.0f} MB.  ",
-              f"No-op rerun (same ISC, same destination): {noop['seconds']:.1f} s = "
-              f"{100 * noop['seconds'] / cold['seconds']:.1f} % of the cold run.  "]
+              f"No-op rerun (same ISC, same destination): {noop['whole']:.2f} s = "
+              f"{100 * noop['whole'] / cold['whole']:.1f} % of the cold run, the whole command each (in main(), "
+              f"without Python's start-up and imports: {noop['seconds']:.2f} s = "
+              f"{100 * noop['seconds'] / cold['seconds']:.1f} %).  "]
     for name, row in result["rows"].items():
         if name != "skomirror":
             lines.append(f"skomirror is {row['seconds'] / ours['seconds']:.2f} × faster than {name}.  ")
@@ -654,8 +650,8 @@ def main() -> None:
     timeline.add_argument("--profile", choices=sorted(PROFILES), default="release")
     timeline.add_argument("--out", type=Path, help="keep each raw record (JSON) as OUT.<round>-<variant>.json")
     timeline.add_argument("--variant", action="append", default=[],
-                          help="more skomirror run options (and NAME=VALUE for its environment; DESTINATION_LOGS=on "
-                               "or off for the row's destination registry), as one string; repeat to compare several")
+                          help="more skomirror run options (and NAME=VALUE for its environment), as one string; "
+                               "repeat to compare several")
     timeline.add_argument("--rounds", type=int, default=1)
     rerun = sub.add_parser("rerun", help="a cold skomirror run, then no-op reruns with their stages timed")
     rerun.add_argument("--profile", choices=sorted(PROFILES), default="release")
@@ -663,12 +659,7 @@ def main() -> None:
     rerun.add_argument("--cprofile", type=Path, help="profile the last rerun (every thread) into this pstats file")
     for command in (compare, memory, sweep):
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
-    for command in (compare, memory, sweep, timeline, rerun):
-        command.add_argument("--registry-logs", action="store_true",
-                             help="registries log every request (info level and access log), as before this round")
     args = parser.parse_args()
-    global QUIET_REGISTRIES
-    QUIET_REGISTRIES = not getattr(args, "registry_logs", False)
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
     compile_bytecode()
     if args.benchmark == "plan-scale":

@@ -174,15 +174,9 @@ class Run(CopyEngine):
             return
         self._check_destination(executor, self.records[0])
         lookups = None if self.options.remove_signatures else SignatureLookups(self.runner)
-        try:
-            if lookups is not None:
-                lookups(self.records[0])  # surveyed alone above: its lookup starts before the others' surveys
-            self._survey(executor, self.records, then=lookups)
-            if lookups is not None:
-                self._add_signatures(executor, lookups)
-        finally:
-            if lookups is not None:
-                lookups.close()
+        self._survey(executor, self.records, then=lookups)
+        if lookups is not None:
+            self._add_signatures(executor, lookups)
         workflow.check_before_copy(self.records)
         if self.options.dry_run:
             return

@@ -13,8 +13,7 @@ An unsigned image is counted, never failed. Disk to mirror finds the
 signatures in the shipment (`signs` in images.json) and looks nothing up.
 """
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, List, Optional, Sequence
 
 from skomirror.collectors.types import CollectedImage
@@ -75,38 +74,27 @@ def _wanted(record: ImageRecord) -> bool:
 
 
 class SignatureLookups:
-    """Lookups started as each image's survey ends (called with the record from the survey's workers) and made in
-    a pool of their own, so that the slow source answers never hold up the survey's quick destination checks;
-    `collect` waits for them, looks up what was missed and returns all in plan order. `close` cancels what has
-    not started (after an interrupt)."""
+    """Lookups made as each image's survey ends, in the survey's own threads (called with the record), so that
+    they overlap the other images' surveys; `collect` looks up what was missed and returns all in plan order."""
 
     def __init__(self, runner: SkopeoRunner):
         self.runner = runner
-        self._pool = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="signatures")
-        self._lock = threading.Lock()
-        self._found: Dict[int, "Future[List[CollectedImage]]"] = {}  # id(record) -> its signatures, to come
-
-    def _start(self, record: ImageRecord) -> None:
-        with self._lock:
-            if id(record) not in self._found:
-                self._found[id(record)] = self._pool.submit(_lookup, record, self.runner)
+        self._found: Dict[int, List[CollectedImage]] = {}  # id(record) -> its signatures; one key per thread
 
     def __call__(self, record: ImageRecord) -> None:
         if _wanted(record):
-            self._start(record)
+            self._found[id(record)] = _lookup(record, self.runner)
 
     def collect(self, records: Sequence[ImageRecord]) -> List[CollectedImage]:
-        for record in records:
-            if _wanted(record):
-                self._start(record)
-        try:
-            return [image for record in records if id(record) in self._found
-                    for image in self._found[id(record)].result()]
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)  # after an interrupt, nothing queued starts
+        missed = [record for record in records if _wanted(record) and id(record) not in self._found]
+        if missed:
+            pool = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="signatures")
+            try:
+                for record, found in zip(missed, pool.map(lambda record: _lookup(record, self.runner), missed)):
+                    self._found[id(record)] = found
+            finally:
+                pool.shutdown(wait=False, cancel_futures=True)  # after an interrupt, nothing queued starts
+        return [image for record in records for image in self._found.get(id(record), [])]
 
 
 def count_signatures(records: Sequence[ImageRecord], source_store: Optional[Store], removed: bool) -> Dict:
