@@ -11,6 +11,8 @@
   scripts/bench.py timeline [--profile release] [--variant "OPTIONS"]... [--rounds N] [--out PREFIX]
       cold skomirror runs with every copy's start, first byte, last byte and exit, the link and the CPU of
       each rig process: where the seconds go
+  scripts/bench.py rerun [--profile release] [--rounds 3] [--cprofile FILE]
+      a cold skomirror run, then no-op reruns with their stages timed (and the last one profiled)
   scripts/bench.py parallel-images [--profile quick|default] [--values 1,2,4,8,12,16] [--write]
       skomirror's wall time for several --parallel-images
 
@@ -174,10 +176,16 @@ MEASURED = ("import json, os, resource, sys, time\n"
             "    recorder = bench_timeline.install(timeline, float(os.environ['SKOMIRROR_BENCH_LAUNCHED']))\n"
             "from skomirror.cli import main\n"
             "if timeline:\n    recorder.imports_done()\n"
+            "profiled = os.environ.get('SKOMIRROR_BENCH_PROFILE')\n"
+            "if profiled:\n"
+            f"    sys.path.insert(0, {str(PROJECT / 'scripts')!r})\n"
+            "    import bench_timeline\n"
+            "    profiler = bench_timeline.AllThreadsProfile()\n"
             "sys.argv = ['skomirror'] + sys.argv[1:]\n"
             "start = time.monotonic()\n"
             "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
             "if timeline:\n    recorder.write()\n"
+            "if profiled:\n    profiler.dump(profiled)\n"
             "me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
             "# VmHWM, the peak resident set of this process alone: ru_maxrss also counts a forked child's\n"
             "hwm = next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:'))\n"
@@ -188,12 +196,17 @@ MEASURED = ("import json, os, resource, sys, time\n"
 
 def measured_skomirror(args: List[str], env: Dict[str, str]) -> dict:
     env = dict(env, SKOMIRROR_BENCH_LAUNCHED=repr(time.time()))
+    launched = time.monotonic()
     result = subprocess.run([sys.executable, "-c", MEASURED, "run", "--src-tls-verify=false",
                              "--dest-tls-verify=false", *args], env=env, capture_output=True, text=True)
+    whole = time.monotonic() - launched
     line = next((line for line in result.stderr.splitlines() if line.startswith("MEASURED ")), None)
     if line is None:
         raise SystemExit(f"skomirror did not finish:\n{result.stdout}\n{result.stderr}")
     measured = json.loads(line[len("MEASURED "):])
+    # "seconds": the command in main(), after Python's start-up and imports; "whole": the process from its launch
+    # to its exit (start-up, imports and teardown included), as the other tools are timed
+    measured["whole"] = whole
     if measured["code"] not in (0, None):
         raise SystemExit(f"skomirror failed ({measured['code']}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return measured
@@ -290,7 +303,7 @@ def bench_compare(profile_name: str) -> dict:
             proxy.reset_counters()
             noop = measured_skomirror(skomirror_args, env)
             pairs = mapping_pairs(scratch / "ws")
-            rows["skomirror"] = dict(seconds=cold["seconds"], pulled=pulled, cpu=cold_cpu,
+            rows["skomirror"] = dict(seconds=cold["whole"], pulled=pulled, cpu=cold_cpu,
                                      missing=count_missing(destination, pairs), cold=cold, noop=noop)
             print("skomirror", json.dumps(rows["skomirror"]), flush=True)
         with bench.fresh_destination("sync") as destination:
@@ -469,6 +482,32 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
     return results
 
 
+def bench_rerun(profile_name: str, rounds: int, profile_out: Optional[Path]) -> None:
+    """One cold skomirror run, then no-op reruns (same ISC, destination and workspace), each with its stages
+    timed (scripts/bench_timeline.py); with profile_out, the last rerun under cProfile (every thread) too."""
+    with seeded_bench(profile_name) as bench:
+        with bench.fresh_destination("rerun") as destination:
+            env = isolated_env(bench.scratch)
+            args = ["--workspace", str(bench.scratch / "ws"), str(bench.isc), f"docker://{destination.host}/mirror"]
+            cold = measured_skomirror(args, env)
+            print(f"cold {cold['seconds']:.1f} s, own CPU {cold['cpu_self']:.2f} s", flush=True)
+            for number in range(rounds):
+                record_path = bench.scratch / f"rerun-{number}.json"
+                more = {"SKOMIRROR_BENCH_TIMELINE": str(record_path)}
+                if profile_out and number == rounds - 1:
+                    more = {"SKOMIRROR_BENCH_PROFILE": str(profile_out)}
+                noop = measured_skomirror(args, dict(env, **more))
+                line = (f"no-op rerun {number + 1}: {noop['seconds']:.2f} s in main() = "
+                        f"{100 * noop['seconds'] / cold['seconds']:.1f} % of the cold run; own CPU {noop['cpu_self']:.2f} s")
+                if record_path.exists():
+                    record = json.loads(record_path.read_text())
+                    t0 = record["stages"]["process"][0]
+                    line += "; " + ", ".join(f"{name} {times[0] - t0:.2f}-{times[-1] - t0:.2f}"
+                                             for name, times in record["stages"].items() if name != "process")
+                    line += f"; children {len(record['children'])}"
+                print(line, flush=True)
+
+
 # --- BENCHMARKS.md ---
 
 def machine() -> str:
@@ -512,7 +551,8 @@ def compare_markdown(result: dict, command: str) -> str:
              f"Image set ({result['profile']} profile): {result['images']} images: "
              f"{profile_text(PROFILES[result['profile']])}; {unique / MB:.0f} MB unique; {WAN_TEXT}. Link limit = "
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
-             "and an empty skopeo blob-info cache. CPU-seconds are the tool's with every process under it, and the two "
+             "and an empty skopeo blob-info cache. Wall times are whole commands, skomirror's included (Python's "
+             "start-up and imports). CPU-seconds are the tool's with every process under it, and the two "
              "registries'; machine busy is all of the machine's cores over the row's run, other users' work included.",
              "",
              "| tool | wall time (s) | × link limit | pulled through the link (MB) | × unique bytes | images missing "
@@ -530,8 +570,10 @@ def compare_markdown(result: dict, command: str) -> str:
     lines += ["", f"skomirror, cold run: its own CPU {cold['cpu_self']:.1f} s, its skopeo children's "
                   f"{cold['cpu_children']:.1f} s ({100 * cold['cpu_self'] / max(cold['cpu_children'], 1e-9):.1f} %); "
                   f"peak memory {cold['peak_rss_mb']:.0f} MB.  ",
-              f"No-op rerun (same ISC, same destination): {noop['seconds']:.1f} s = "
-              f"{100 * noop['seconds'] / cold['seconds']:.1f} % of the cold run.  "]
+              f"No-op rerun (same ISC, same destination): {noop['whole']:.2f} s = "
+              f"{100 * noop['whole'] / cold['whole']:.1f} % of the cold run, the whole command each (in main(), "
+              f"without Python's start-up and imports: {noop['seconds']:.2f} s = "
+              f"{100 * noop['seconds'] / cold['seconds']:.1f} %).  "]
     for name, row in result["rows"].items():
         if name != "skomirror":
             lines.append(f"skomirror is {row['seconds'] / ours['seconds']:.2f} × faster than {name}.  ")
@@ -585,6 +627,13 @@ def replace_section(path: Path, heading: str, text: str) -> None:
     path.write_text(updated)
 
 
+def compile_bytecode() -> None:
+    """skomirror's modules compiled once, as pip compiles an installed package: with PYTHONDONTWRITEBYTECODE set
+    (as on the CI machines) every run would otherwise compile each module it imports again."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(PROJECT / "skomirror")], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="benchmark", required=True)
@@ -604,12 +653,20 @@ def main() -> None:
                           help="more skomirror run options (and NAME=VALUE for its environment), as one string; "
                                "repeat to compare several")
     timeline.add_argument("--rounds", type=int, default=1)
+    rerun = sub.add_parser("rerun", help="a cold skomirror run, then no-op reruns with their stages timed")
+    rerun.add_argument("--profile", choices=sorted(PROFILES), default="release")
+    rerun.add_argument("--rounds", type=int, default=3)
+    rerun.add_argument("--cprofile", type=Path, help="profile the last rerun (every thread) into this pstats file")
     for command in (compare, memory, sweep):
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
     args = parser.parse_args()
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
+    compile_bytecode()
     if args.benchmark == "plan-scale":
         print(plan_scale_markdown(bench_plan_scale([int(v) for v in args.images.split(",")]), command))
+        return
+    if args.benchmark == "rerun":
+        bench_rerun(args.profile, args.rounds, args.cprofile)
         return
     if args.benchmark == "timeline":
         bench_timeline_run(args.profile, [v.split() for v in args.variant] or [[]], args.out, args.rounds)

@@ -271,3 +271,45 @@ def describe(result: dict) -> List[str]:
         f"{s['seconds_after_last_byte']:.0f} after the last",
         "skomirror CPU by stage: " + ", ".join(f"{k} {v:.2f} s" for k, v in s["stage_cpu"].items()),
     ]
+
+
+class AllThreadsProfile:
+    """cProfile over the main thread and every thread started after it (the survey's and the copies'
+    workers): one profiler per thread, merged when dumped, counting each thread's CPU time (time.thread_time),
+    not its waits. Profiling costs CPU itself: use it to rank, not to time."""
+
+    def __init__(self):
+        import cProfile
+        self._profiles = []
+        self._lock = threading.Lock()
+        original = threading.Thread.run
+        profiles, lock = self._profiles, self._lock
+
+        def run(thread):
+            profile = cProfile.Profile(time.thread_time)
+            with lock:
+                profiles.append(profile)
+            profile.enable()
+            try:
+                original(thread)
+            finally:
+                profile.disable()
+
+        threading.Thread.run = run
+        self._main = cProfile.Profile(time.thread_time)
+        self._profiles.append(self._main)
+        self._main.enable()
+
+    def dump(self, path: str) -> None:
+        import pstats
+        self._main.disable()
+        with self._lock:
+            profiles = list(self._profiles)
+        stats = None
+        for profile in profiles:
+            try:
+                profile.create_stats()
+            except Exception:  # a thread still running: its profile is left out
+                continue
+            stats = pstats.Stats(profile) if stats is None else stats.add(profile)
+        stats.dump_stats(path)
