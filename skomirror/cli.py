@@ -5,31 +5,28 @@ import re
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import click
 
 from skomirror.cli_compat import (REFUSED_BY_DELETE, OcMirrorGroup, cache_dir_option, console_level,
                                   image_timeout_option, log_level_option, signature_options, signature_policy_of, stall_timeout_of,
                                   unused_cache_dir, v2_option, version_command, version_option)
-from skomirror.config.model import DELETE_KIND
 from skomirror.commands import describe, list_operators, list_releases
 from skomirror.commands.options import (DurationType, ImageType, authfile_option, cert_dir_option, local_path,
                                         retry_delay_option, retry_times_option, tls_option, update_url_option)
 from skomirror.commands.merge import merge_command
 from skomirror.crash import Crashed, write_crash_log
-from skomirror.delete.generate import generate as generate_delete_list
-from skomirror.delete.removal import remove_listed
 from skomirror.durations import duration_text
 from skomirror.errors import EXIT_GENERIC, EXIT_INTERRUPTED, SkomirrorError
 from skomirror.progress import Progress
-from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
-from skomirror.release.signatures import SIGNATURE_URL
 from skomirror.skopeo.retry import DEFAULT_RETRY_WINDOW, MAX_BACKOFF, RetryPolicy
-from skomirror.run import run
-from skomirror.shards import Shard, parse_shard, shard_from_environment
 from skomirror.skopeo.command import RegistryAccess
-from skomirror.workflows.options import DEFAULT_KEEP_LOGS, DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT, RunOptions
+from skomirror.workflows.options import (DEFAULT_KEEP_LOGS, DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT,
+                                         GRAPH_BASE_IMAGE, GRAPH_DATA_URL, SIGNATURE_URL, RunOptions)
+
+if TYPE_CHECKING:
+    from skomirror.shards import Shard
 
 PROG = "skomirror"
 
@@ -88,6 +85,7 @@ class ShardType(click.ParamType):
     name = "K/N"
 
     def convert(self, value, param, ctx):
+        from skomirror.shards import Shard, parse_shard
         if isinstance(value, Shard):
             return value
         try:
@@ -160,7 +158,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
                 max_nested_paths: int, authfile: Optional[Path], rerun_failed: bool, archive_size: Optional[int],
                 keep_going: bool,
                 since, full_archive: bool, update_url: Optional[str], graph_data: str, graph_base_image: str,
-                signature_url: str, require_signatures: bool, remove_signatures: bool, shard: Optional[Shard],
+                signature_url: str, require_signatures: bool, remove_signatures: bool, shard: Optional["Shard"],
                 keep_logs: int,
                 src_tls_verify: bool, dest_tls_verify: bool,
                 src_cert_dir: Optional[Path], dest_cert_dir: Optional[Path],
@@ -195,6 +193,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
     signature_policy = signature_policy_of(secure_policy, policy, ignore_release_signature, require_signatures)
     unused_cache_dir(cache_dir, local_path(workspace), _warn)
     if shard is None:
+        from skomirror.shards import shard_from_environment
         try:
             shard, warning = shard_from_environment(os.environ)
         except ValueError as exc:
@@ -231,6 +230,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         keep_logs=keep_logs,
     )
     progress = Progress(level=console_level(log_level))  # on stderr, with the warnings: none lands on the bar
+    from skomirror.run import run  # the run's modules, not --help's
     return run(options, progress, progress.warn)
 
 
@@ -288,6 +288,9 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
         raise click.UsageError(f"--delete-id {delete_id!r}: letters, digits, '.', '_' and '-' (up to 64), "
                                "with --generate only")
     unused_cache_dir(cache_dir, local_path(workspace), _warn)
+    from skomirror.config.model import DELETE_KIND
+    from skomirror.delete.generate import generate as generate_delete_list
+    from skomirror.delete.removal import remove_listed
     options = RunOptions(config=config, destination=destination, workspace=local_path(workspace),
                          parallel_images=parallel_images, retry=RetryPolicy(retry_times, 0.0, retry_delay),
                          authfile=authfile, source_access=RegistryAccess(src_tls_verify, src_cert_dir),

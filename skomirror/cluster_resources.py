@@ -23,7 +23,6 @@ from skomirror.config.loader import catalog_source_template_problem, yaml_proble
 from skomirror.config.model import ImageSetConfiguration
 from skomirror.imageref import ImageRef
 from skomirror.records import ImageRecord
-from skomirror.release.signatures import load_signatures, signature_configmap
 
 IDMS_FILE, ITMS_FILE = "idms-oc-mirror.yaml", "itms-oc-mirror.yaml"
 CATALOG_NAMESPACE = "openshift-marketplace"
@@ -206,6 +205,7 @@ def write_cluster_resources(images: List[Mirrored], directory: Path, repository_
         (directory / "updateService.yaml").write_text(_dump([service], separated=False))
         written.append(directory / "updateService.yaml")
     if signatures:
+        from skomirror.release.signatures import signature_configmap  # only where releases were mirrored
         configmap = signature_configmap(signatures, _annotations())  # one object: .json and .yaml agree
         (directory / "signature-configmap.json").write_text(json.dumps(configmap, indent=2) + "\n")
         (directory / "signature-configmap.yaml").write_text(_dump([configmap], separated=False))
@@ -227,6 +227,7 @@ def catalog_templates(config: Optional[ImageSetConfiguration], warn: Callable[[s
 
 
 def release_signatures(records: List[ImageRecord], signatures_dir: Path) -> Dict[str, bytes]:
+    from skomirror.release.signatures import load_signatures
     return load_signatures(signatures_dir, [record.digest for record in records
                                             if record.image.kind is ImageKind.RELEASE and record.digest])
 

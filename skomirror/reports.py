@@ -1,13 +1,16 @@
 """What a dry run prints: the images to copy with their sizes, and what each catalog selected."""
 
-from typing import Callable, List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
-from skomirror.collectors import CatalogReport, Collected
+from skomirror.collectors import Collected
 from skomirror.records import ImageRecord, Status
 from skomirror.execution.meter import ByteMeter
 from skomirror.outputs import missing_text
 from skomirror.progress import format_bytes
 from skomirror.workspace import Workspace
+
+if TYPE_CHECKING:
+    from skomirror.collectors.operators import CatalogReport
 
 
 def total_size(records: List[ImageRecord]) -> Optional[int]:
@@ -22,7 +25,7 @@ def total_size(records: List[ImageRecord]) -> Optional[int]:
     return ByteMeter(records, lambda record: None).total
 
 
-def catalog_lines(report: CatalogReport) -> List[str]:
+def catalog_lines(report: "CatalogReport") -> List[str]:
     lines = [f"catalog {report.catalog} ({report.digest}): {report.bundles} bundles, {report.related_images} "
              f"related images{'' if report.rebuilt else ', copied unfiltered'}"]
     for package, channels in sorted(report.channels.items()):

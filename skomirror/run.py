@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Callable, List, Optional
 
-from skomirror.collectors import Collected, CollectedImage, HelmContext, OperatorContext, ReleaseContext, collect
-from skomirror.config import load_config
+from skomirror.collectors import HELM, OPERATORS, RELEASES, Collected, CollectedImage, collect, sections
+from skomirror.config.loader import load_config
 from skomirror.crash import Crashed, write_crash_log
 from skomirror.engine import CopyEngine
 from skomirror.errors import EXIT_OK, SkomirrorError
@@ -128,17 +128,25 @@ class Run(CopyEngine):
     # --- collect ---
 
     def _from_config(self) -> List[CollectedImage]:
-        root, options = self.workspace.root, self.options
-        catalogs = Store(self.workspace.operator_catalogs)
-        operator_context = OperatorContext(catalogs, Store(root / "filtered-catalogs").prepare(),
-                                           self.workspace.catalog_configs, self.fetch_into(catalogs))
-        store = self.workflow.release_store
-        release_context = ReleaseContext(store, self.fetch_into(store), store.signatures, root / "release-graphs",
-                                         options.update_url, options.graph_data, options.graph_base_image,
-                                         options.signature_url, options.require_signatures, self.warn)
-        charts = Store(root / "helm-charts")
-        helm_context = HelmContext(charts, root / "helm-work", self.fetch_into(charts),
-                                   Path(self.config.where.file).parent, options.source_access, self.warn)
+        """The contexts of the sections the ISC has, each collector's module imported only then."""
+        root, options, present = self.workspace.root, self.options, sections(self.config)
+        operator_context = release_context = helm_context = None
+        if OPERATORS in present:
+            from skomirror.collectors.operators import OperatorContext
+            catalogs = Store(self.workspace.operator_catalogs)
+            operator_context = OperatorContext(catalogs, Store(root / "filtered-catalogs").prepare(),
+                                               self.workspace.catalog_configs, self.fetch_into(catalogs))
+        if RELEASES in present:
+            from skomirror.collectors.releases import ReleaseContext
+            store = self.workflow.release_store
+            release_context = ReleaseContext(store, self.fetch_into(store), store.signatures, root / "release-graphs",
+                                             options.update_url, options.graph_data, options.graph_base_image,
+                                             options.signature_url, options.require_signatures, self.warn)
+        if HELM in present:
+            from skomirror.collectors.helm import HelmContext
+            charts = Store(root / "helm-charts")
+            helm_context = HelmContext(charts, root / "helm-work", self.fetch_into(charts),
+                                       Path(self.config.where.file).parent, options.source_access, self.warn)
         self.collected = collect(self.config, operator_context, release_context, helm_context)
         return self.collected.images
 

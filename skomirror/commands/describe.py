@@ -5,15 +5,19 @@ the parts, the shipments each builds on, and every part checked (skomirror.airga
 written into DIR. A missing, truncated, corrupt or unsafe part makes the exit code 1, after the description.
 """
 
-from typing import List
+from __future__ import annotations  # the shipments' types are annotations here; skomirror.airgap comes with the command
+
+from typing import TYPE_CHECKING, List
 
 import click
 
-from skomirror.airgap.contents import ImageState, ShipmentState, describe_shipments
 from skomirror.commands.options import local_path, output_option
 from skomirror.commands.printing import columns, emit
 from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.progress import format_bytes, plural
+
+if TYPE_CHECKING:
+    from skomirror.airgap.contents import ImageState, ShipmentState
 
 
 def _kind(image: ImageState) -> str:
@@ -90,6 +94,7 @@ def command(directory: str, output: str) -> int:
     corrupt or unsafe (after the description), or DIR holds no shipment.
     """
     path = local_path(directory)
+    from skomirror.airgap.contents import describe_shipments
     states = describe_shipments(path)
     emit(output, document(str(path), states), text(str(path), states))
     problems = [f"shipment {state.shipment.id}: {problem}" for state in states for problem in state.problems]

@@ -9,32 +9,28 @@ and logs) into the workspace's operator-catalogs/, and its FBC extracted into ca
 digest: a later `run` or `list` of the same catalog reads it from there.
 """
 
+from __future__ import annotations  # the catalog's types are annotations here; its modules come with the command
+
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
-from skomirror.catalog.fbc import Bundle, Catalog, CatalogError, Channel, load_catalog
-from skomirror.catalog.filter import FilterError, channel_head
-from skomirror.collectors.operators import OCI_CATALOGS, OperatorCollectionError, catalog_work, extracted_configs
-from skomirror.collectors.types import CollectedImage, ImageKind
 from skomirror.commands.options import (ImageType, authfile_option, cert_dir_option, local_path, output_option,
                                         retry_times_option, tls_option)
 from skomirror.commands.printing import columns, emit
 from skomirror.config.model import Where
-from skomirror.engine import CopyEngine, make_runner
 from skomirror.errors import EXIT_OK
-from skomirror.imagefs import ImageReadError
-from skomirror.imageref import ImageRef
 from skomirror.progress import Progress
-from skomirror.run import owner_only_files, signals_interrupt
 from skomirror.skopeo.command import CopySettings, RegistryAccess, check_authfile
 from skomirror.skopeo.retry import RetryPolicy
-from skomirror.store import MissingFromStore, Store
 from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES, DEFAULT_STALL_TIMEOUT
 from skomirror.workspace import Workspace
+
+if TYPE_CHECKING:
+    from skomirror.catalog.fbc import Bundle, Catalog, Channel
 
 CSV_METADATA = "olm.csv.metadata"
 COMMAND_LINE = Where("command line", 0, "--catalog")
@@ -44,6 +40,7 @@ class CatalogType(ImageType):
     name = "IMAGE"
 
     def convert(self, value, param, ctx):
+        from skomirror.collectors.operators import OCI_CATALOGS
         if str(value).startswith("oci://"):
             self.fail(OCI_CATALOGS, param, ctx)
         return super().convert(value, param, ctx)
@@ -59,6 +56,14 @@ class PulledCatalog:
 def pull_catalog(reference: str, workspace: Workspace, settings: CopySettings, retry: RetryPolicy,
                  progress: Progress) -> PulledCatalog:
     """Pull `reference` into the workspace with run's machinery and read its FBC; exit bit 4 when it cannot be."""
+    from skomirror.catalog.fbc import CatalogError, load_catalog
+    from skomirror.collectors.operators import OperatorCollectionError, catalog_work, extracted_configs
+    from skomirror.collectors.types import CollectedImage, ImageKind
+    from skomirror.engine import CopyEngine, make_runner
+    from skomirror.imagefs import ImageReadError
+    from skomirror.imageref import ImageRef
+    from skomirror.run import signals_interrupt
+    from skomirror.store import MissingFromStore, Store
     if settings.authfile is not None:
         check_authfile(settings.authfile)
     runner = make_runner(settings, retry, DEFAULT_STALL_TIMEOUT, progress.say)
@@ -96,6 +101,7 @@ def display_name(catalog: Catalog, package: str) -> str:
 
 
 def _package(pulled: PulledCatalog, package: str) -> List[Channel]:
+    from skomirror.collectors.operators import OperatorCollectionError
     if package not in pulled.catalog.packages:
         raise OperatorCollectionError(f"catalog {pulled.reference} has no package {package!r} (skomirror list "
                                       f"operators --catalog {pulled.reference} lists its packages)")
@@ -103,6 +109,7 @@ def _package(pulled: PulledCatalog, package: str) -> List[Channel]:
 
 
 def _head(channel: Channel) -> Tuple[Optional[str], str]:
+    from skomirror.catalog.filter import FilterError, channel_head
     try:
         return channel_head(channel), ""
     except FilterError as exc:
@@ -110,6 +117,7 @@ def _head(channel: Channel) -> Tuple[Optional[str], str]:
 
 
 def _channel(pulled: PulledCatalog, package: str, name: str) -> Channel:
+    from skomirror.collectors.operators import OperatorCollectionError
     channels = _package(pulled, package)
     found = [channel for channel in channels if channel.name == name]
     if not found:
@@ -191,6 +199,7 @@ def command(catalog: str, package: Optional[str], channel: Optional[str], worksp
     for flag, value in (("--package", package), ("--channel", channel)):
         if value is not None and not value.strip():
             raise click.BadParameter("the name is empty", param_hint=f"'{flag}'")
+    from skomirror.run import owner_only_files
     settings = CopySettings(RegistryAccess(src_tls_verify, src_cert_dir), authfile=authfile)
     with owner_only_files():
         pulled = pull_catalog(catalog, Workspace(local_path(workspace)), settings, RetryPolicy(retry_times),

@@ -7,22 +7,24 @@ shipments into one directory for one `--from`. The shards' workspaces are locked
 a shard still running is named rather than half merged.
 """
 
+from __future__ import annotations  # Joined is an annotation here; the reading comes with the command
+
 import base64
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import click
 
-from skomirror.airgap.gathering import gather_shipments
 from skomirror.cluster_resources import write_cluster_resources
-from skomirror.commands.merge_reading import Joined, common, join, mirrored_images, read_shard
 from skomirror.errors import EXIT_ADDITIONAL, EXIT_HELM, EXIT_INTERRUPTED, EXIT_OK, EXIT_OPERATOR, EXIT_RELEASE, \
     SkomirrorError
 from skomirror.locking import Place, me, take
 from skomirror.progress import Progress, plural
-from skomirror.run import owner_only_files
 from skomirror.workspace import Workspace
+
+if TYPE_CHECKING:
+    from skomirror.commands.merge_reading import Joined
 
 STATUSES = ("copied", "skipped", "failed", "interrupted", "pending")
 _EXIT_BITS = {"release": EXIT_RELEASE, "operator": EXIT_OPERATOR, "helm": EXIT_HELM}
@@ -39,6 +41,7 @@ def _signatures(runs: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 
 
 def results_document(joined: Joined) -> Dict[str, Any]:
+    from skomirror.commands.merge_reading import common, join, mirrored_images, read_shard
     runs = [shard.results["run"] for shard in joined.shards]
     images = joined.planned + joined.added
     destinations = [run.get("destination") for run in runs]
@@ -79,6 +82,7 @@ def errors_text(images: List[Dict[str, Any]]) -> str:
 
 
 def _write_cluster_resources(joined: Joined, workspace: Workspace, say) -> None:
+    from skomirror.commands.merge_reading import common, join, mirrored_images, read_shard
     resources = [shard.shard.get("clusterResources") for shard in joined.shards]
     if any(not isinstance(resource, dict) for resource in resources):
         return  # mirror to disk, or dry runs: an unsharded run writes none either
@@ -112,6 +116,7 @@ def exit_code(joined: Joined) -> int:
 
 
 def merge(workspaces: List[Path], out: Path, shipments: Optional[Path], say) -> int:
+    from skomirror.commands.merge_reading import common, join, mirrored_images, read_shard
     target = Workspace(out)
     places = [Place(target.root, f"workspace {target.root}", "give another --workspace")]
     places += [Place(path.absolute(), f"shard workspace {path.absolute()}", "wait for that shard to end")
@@ -138,6 +143,7 @@ def merge(workspaces: List[Path], out: Path, shipments: Optional[Path], say) -> 
             target.errors.unlink()
         _write_cluster_resources(joined, target, say)
         if shipments is not None:
+            from skomirror.airgap.gathering import gather_shipments
             placed = gather_shipments(directories, shipments.absolute(), say)
             say(f"{plural(placed, 'shipment')} gathered into {shipments}: carry its mirror_* files and receive "
                 f"them with one run --from file://{shipments.absolute()}")
@@ -177,6 +183,7 @@ def merge_command(workspaces, workspace: str, shipments: Optional[str]) -> int:
     release/operator/additional images failed, 130 a shard was interrupted.
     """
     progress = Progress()
+    from skomirror.run import owner_only_files
     with owner_only_files():
         return merge([_directory(path) for path in workspaces], _directory(workspace),
                      _directory(shipments) if shipments else None, progress.say)

@@ -17,8 +17,6 @@ from skomirror.naming import MirrorName
 from skomirror.release.cincinnati import ReleaseCollectionError
 from skomirror.store import Store
 
-GRAPH_DATA_URL = "https://api.openshift.com/api/upgrades_info/graph-data"
-GRAPH_BASE_IMAGE = "registry.access.redhat.com/ubi9/ubi:latest"
 GRAPH_IMAGE = MirrorName("openshift/graph-image", "latest")
 GRAPH_DIR = "var/lib/cincinnati-graph-data"
 GRAPH_CMD = ["/bin/bash", "-c", "exec cp -rp /var/lib/cincinnati-graph-data/* /var/lib/cincinnati/graph-data"]

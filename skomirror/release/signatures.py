@@ -10,7 +10,6 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Iterable
 
-SIGNATURE_URL = "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release"
 CONFIGMAP_NAME = "mirrored-release-signatures"
 CONFIGMAP_NAMESPACE = "openshift-config-managed"
 SIGNATURE_LABEL = "release.openshift.io/verification-signatures"

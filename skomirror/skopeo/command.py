@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
-from plumbum import local
-from plumbum.commands.processes import CommandNotFound, ProcessExecutionError
-
 from skomirror.errors import SkomirrorError
 
 INSTALL_HINT = "install it: dnf install -y skopeo (RHEL, Fedora) or apt-get install -y skopeo (Debian, Ubuntu)"
@@ -88,6 +85,8 @@ def parse_flags(help_text: str) -> FrozenSet[str]:
 
 def installed_version(binary: str = "skopeo") -> Optional[str]:
     """The version of the skopeo on PATH, for `skomirror version`; None when there is none that runs."""
+    from plumbum import local  # plumbum (and the urllib, http and email it imports) only where a process is run
+    from plumbum.commands.processes import CommandNotFound, ProcessExecutionError
     try:
         return ".".join(map(str, parse_version(local[binary]("--version"))))
     except (CommandNotFound, ProcessExecutionError, OSError, SkomirrorError):
@@ -139,6 +138,8 @@ class Skopeo:
     @classmethod
     def locate(cls, binary: str = "skopeo", registries_conf: Optional[Path] = None,
                policy: SignaturePolicy = SignaturePolicy()) -> "Skopeo":
+        from plumbum import local
+        from plumbum.commands.processes import CommandNotFound
         try:
             command = local[binary] if "/" in binary else local.get(binary)
         except CommandNotFound:
@@ -151,6 +152,7 @@ class Skopeo:
     @classmethod
     def probe(cls, binary: str, registries_conf: Optional[Path] = None) -> "Skopeo":
         """Both questions at once: the two processes start in the time of one, on every run."""
+        from plumbum import local
         command = local[binary]
         try:
             asked = [command[args].popen() for args in (["--version"], ["copy", "--help"])]

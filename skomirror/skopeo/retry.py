@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Optional, TypeVar
 
-from tenacity import Retrying, retry_if_exception
-
 from skomirror.records import Failure
 from skomirror.skopeo.failures import STALLED
 from skomirror.skopeo.outages import Watch
@@ -119,6 +117,7 @@ class RetryPolicy:
             if on_retry is not None:
                 on_retry(retry_state.outcome.exception().failure, retry_state.next_action.sleep, latest["outage"])
 
+        from tenacity import Retrying, retry_if_exception  # imported by the first retried call, not at start-up
         retrying = Retrying(stop=stop, wait=wait, retry=retry_if_exception(_retryable), reraise=True,
                             sleep=sleep, before_sleep=before_sleep)
         return retrying(attempt)

@@ -1,13 +1,12 @@
-"""The three workflows (one module each) and the choice between them, made once from DEST and --from."""
+"""The three workflows (one module each) and the choice between them, made once from DEST and --from.
+
+Each workflow's module is imported once chosen: a mirror to mirror does not load the air-gap modules."""
 
 from pathlib import Path
 
 from skomirror.errors import SkomirrorError
 from skomirror.naming import FILE_TRANSPORT, DiskDestination, parse_destination
 from skomirror.workflows.base import Workflow
-from skomirror.workflows.disk_to_mirror import DiskToMirror
-from skomirror.workflows.mirror_to_disk import MirrorToDisk
-from skomirror.workflows.mirror_to_mirror import MirrorToMirror
 from skomirror.workflows.options import RunOptions
 from skomirror.workspace import Workspace
 
@@ -20,7 +19,9 @@ def choose_workflow(options: RunOptions, workspace: Workspace) -> Workflow:
         if options.config is None:
             raise SkomirrorError("CONFIG is missing: skomirror run CONFIG DEST (only --from can do without it)")
         if isinstance(destination, DiskDestination):
+            from skomirror.workflows.mirror_to_disk import MirrorToDisk
             return MirrorToDisk(options, workspace, destination)
+        from skomirror.workflows.mirror_to_mirror import MirrorToMirror
         return MirrorToMirror(options, workspace, destination)
     if isinstance(destination, DiskDestination):
         raise SkomirrorError("--from pushes archives into a registry: DEST must be docker://, not file://")
@@ -31,4 +32,5 @@ def choose_workflow(options: RunOptions, workspace: Workspace) -> Workflow:
         else options.from_dir
     if not Path(from_dir).is_dir():
         raise SkomirrorError(f"--from {options.from_dir}: no such directory")
+    from skomirror.workflows.disk_to_mirror import DiskToMirror
     return DiskToMirror(options, workspace, destination, Path(from_dir))

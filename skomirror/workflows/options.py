@@ -3,18 +3,22 @@
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
-from skomirror.release.graph_image import GRAPH_BASE_IMAGE, GRAPH_DATA_URL
-from skomirror.release.signatures import SIGNATURE_URL
-from skomirror.shards import Shard
 from skomirror.skopeo.command import RegistryAccess, SignaturePolicy
 from skomirror.skopeo.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from skomirror.shards import Shard
 
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").
 DEFAULT_PARALLEL_IMAGES = 12
 DEFAULT_STALL_TIMEOUT = 300.0
 DEFAULT_KEEP_LOGS = 5
+# Where releases' extras come from unless told (--graph-data, --graph-base-image, --signature-url).
+GRAPH_DATA_URL = "https://api.openshift.com/api/upgrades_info/graph-data"
+GRAPH_BASE_IMAGE = "registry.access.redhat.com/ubi9/ubi:latest"
+SIGNATURE_URL = "https://mirror.openshift.com/pub/openshift-v4/signatures/openshift/release"
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class RunOptions:
     remove_signatures: bool = False  # cosign signatures (`sha256-<hex>.sig` tags) are not mirrored
     signature_policy: SignaturePolicy = field(default_factory=SignaturePolicy)  # --secure-policy, --policy
     skopeo_binary: str = "skopeo"
-    shard: Optional[Shard] = None  # run only this shard's share of the plan (skomirror.shards)
+    shard: Optional["Shard"] = None  # run only this shard's share of the plan (skomirror.shards)
     keep_logs: int = DEFAULT_KEEP_LOGS  # the per-image logs of this many runs (this one counted) stay in the workspace
     config_kind: str = "ImageSetConfiguration"  # or DeleteImageSetConfiguration, for skomirror delete --generate
     delete_id: str = ""  # skomirror delete --generate --delete-id: names its files, as oc-mirror's

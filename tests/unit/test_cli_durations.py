@@ -2,7 +2,7 @@
 
 import pytest
 
-import skomirror.cli as cli_module
+import skomirror.run as run_module  # cli.py imports run when the command runs
 from skomirror.cli import main
 from skomirror.durations import duration_text, parse_duration
 from skomirror.skopeo.retry import DEFAULT_RETRY_WINDOW, RetryPolicy
@@ -31,7 +31,7 @@ def test_defaults_are_shown_as_oc_mirror_writes_them():
 
 def options_of(argv, monkeypatch, tmp_path):
     seen = []
-    monkeypatch.setattr(cli_module, "run", lambda options, progress, warn: seen.append(options) or 0)
+    monkeypatch.setattr(run_module, "run", lambda options, progress, warn: seen.append(options) or 0)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit):
         main(["run", *argv, "file://out"])

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from skomirror import cli
+from skomirror import run as run_module
+from skomirror.delete import generate as delete_generate, removal as delete_removal
 from skomirror.cli_compat import REFUSED, REFUSED_BY_DELETE, cobra_args, refusal
 from skomirror.skopeo.command import SignaturePolicy
 from skomirror.workflows.options import RunOptions
@@ -73,9 +75,9 @@ def parsed(monkeypatch, tmp_path):
         built.append((options, progress.level))
         return 0
 
-    monkeypatch.setattr(cli, "run", record)
-    monkeypatch.setattr(cli, "generate_delete_list", record)
-    monkeypatch.setattr(cli, "remove_listed", lambda options, listing, progress, warn: record(options, progress,
+    monkeypatch.setattr(run_module, "run", record)  # imported by the command when it runs (cli.py imports lazily)
+    monkeypatch.setattr(delete_generate, "generate", record)
+    monkeypatch.setattr(delete_removal, "remove_listed", lambda options, listing, progress, warn: record(options, progress,
                                                                                               warn))
 
     def parse(argv):
