@@ -42,6 +42,7 @@ READ_TIMEOUT = 60.0  # seconds of silence while an answer comes: a large manifes
 UNREACHABLE_FOR = 60.0  # a host that answered on no scheme is not asked again for this long
 LEARNED = "used for the rest of the run"  # ends the log note of a scheme learned the slow way
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
+_NEXT = re.compile(r';\s*rel="?next"?', re.IGNORECASE)  # a Link header to a further page of a list
 _DOCKER_HUB = ("docker.io", "registry-1.docker.io")  # the name in references, the host skopeo dials
 
 Note = Callable[[str], None]
@@ -366,3 +367,26 @@ class RegistryClient:
     def blob_present(self, registry: str, repository: str, digest: str) -> bool:
         """Whether the destination repository holds the blob, so that skopeo will skip it."""
         return self._present(registry, repository, "HEAD", f"/v2/{repository}/blobs/{digest}")
+
+    # --- what a source holds ---
+
+    def tag_page(self, registry: str, repository: str, page: int, note: Note = _silent) -> Optional[List[str]]:
+        """The source repository's tags when one page of `page` holds them all (no Link rel="next" and fewer
+        than `page` tags), else None. Raises Unsupported when the list cannot be read or may be elsewhere."""
+        places = self._places(registry, repository, False, False)
+        if len(places) != 1:  # a tag is looked for in the mirrors first: one host's list is not the answer
+            raise Unsupported(f"{registry}/{repository} has mirrors in registries.conf")
+        place = places[0]
+        status, headers, body = self._authorized(place, "GET", f"/v2/{place.repository}/tags/list?n={page}", {},
+                                                 note)
+        if status != 200:
+            raise Unsupported(f"{place.registry}/{place.repository}: HTTP {status} for its tag list")
+        try:
+            tags = json.loads(body).get("tags") or []
+        except (ValueError, AttributeError):
+            raise Unsupported(f"{place.registry}/{place.repository}: the tag list is no JSON object") from None
+        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+            raise Unsupported(f"{place.registry}/{place.repository}: the tag list holds no list of names")
+        if _NEXT.search(headers.get("link", "")) or len(tags) >= page:
+            return None
+        return tags

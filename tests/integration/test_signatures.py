@@ -1,5 +1,7 @@
 """Cosign signatures travel with their images: copied as tags, byte-identical, on real skopeo and registries."""
 
+import re
+
 from testkit.images import make_index, simple_image
 from testkit.registry import Registry
 from testkit.signatures import sign, signature_tag
@@ -102,3 +104,28 @@ def test_a_signed_release_payload_keeps_its_signature_in_release_images(tmp_path
     assert counted["signed"] == 1 and f"{source.host}/{repository}@{payload}" not in counted["unsigned"]
     resources = "".join(path.read_text() for path in (workspace / "cluster-resources").glob("*.yaml"))
     assert "release-images" in resources and ".sig" not in resources  # the signature is no cluster resource
+
+
+def test_a_rerun_lists_a_repository_once_instead_of_a_head_per_unsigned_image(tmp_path, source, destination):
+    images = {tag: simple_image(f"many-{tag}", (2_000,)) for tag in map(str, range(1, 7))}
+    for tag, image in images.items():
+        source.push("apps/many", tag, image)
+    signatures = {images["1"].digest: sign(source, "apps/many", images["1"].digest)}
+    isc_path = str(write_isc(tmp_path / "many.yaml", [f"{source.host}/apps/many:{tag}" for tag in images]))
+    arguments = (isc_path, f"docker://{destination.host}/mirror", "--workspace", str(tmp_path / "ws"))
+    first = skomirror(*arguments, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    signatures[images["2"].digest] = sign(source, "apps/many", images["2"].digest)  # signed since the last run
+
+    log = source.log_path.read_text()
+    again = skomirror(*arguments, cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    requests = re.findall(r'"(GET|HEAD) /v2/(\S*) HTTP', source.log_path.read_text()[len(log):])
+    assert [path for _, path in requests if "/tags/list" in path] == ["apps/many/tags/list?n=1000"], requests
+    signature_heads = sorted(path for method, path in requests if path.endswith(".sig"))
+    assert signature_heads == sorted(f"apps/many/manifests/{signature_tag(signed)}" for signed in signatures)
+    for signed, digest in signatures.items():  # the new one found too: the list is this run's
+        assert skopeo_digest(f"{destination.host}/mirror/apps/many:{signature_tag(signed)}") == digest
+    assert sorted(tag for tag in destination.tags("mirror/apps/many") if tag.endswith(".sig")) == \
+        sorted(map(signature_tag, signatures))
+    assert results(tmp_path / "ws")["run"]["signatures"]["signed"] == 2

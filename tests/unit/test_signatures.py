@@ -82,6 +82,7 @@ def test_lookups_made_as_each_survey_ends_are_not_repeated_and_come_back_in_plan
 
     class Runner:
         asked = []
+        client = None  # no HTTP client: no tag lists, each signature tag asked for
 
         def signature_digest(self, reference, log):
             self.asked.append(reference)
