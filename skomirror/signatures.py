@@ -21,9 +21,12 @@ and `last` and announces a further page with a `Link: <...>; rel="next"`
 header; quay.io serves at most 100 tags a page whatever `n` asks and sends
 that Link (its big repositories, ocp-v4.0-art-dev, are never whole in one
 page); distribution 2.8 ignores `n` and sends every tag. A list is used only
-without that Link and with fewer than `n` tags; a Link, a refusal (401, 403,
-404 NAME_UNKNOWN), a timeout or mirrors in registries.conf mean a HEAD per
-image in that repository, as before: one request more at worst, no failure.
+without that Link and with fewer than `n` tags; one of exactly a common page
+size (100, 200...) only once the tags after its last are none, so a registry
+cutting a page without a Link cannot hide a signature. A Link, a refusal (401,
+403, 404 NAME_UNKNOWN), a timeout or mirrors in registries.conf mean a HEAD
+per image in that repository, as before: one request more at worst (two for a
+page-sized list), no failure.
 """
 
 import functools
@@ -43,6 +46,7 @@ from skomirror.store import Store
 
 LOOKUP_THREADS = 32  # HEAD requests, mostly answered 404: on a 40 ms link, 16 took 0.98 s for 264, 32 0.65 s
 TAG_PAGE = 1000  # tags asked for in a source repository's one listing
+PAGE_CAPS = frozenset((10, 20, 25, 50, 100, 200, 250, 500))  # page sizes registries cut lists at (quay.io: 100)
 
 
 def signature_tag(digest: str) -> str:
@@ -114,8 +118,22 @@ class SourceTags:
         if tags is None:
             note(log, f"{what}: more than one page; each signature tag in it is asked for")
             return None
+        if len(tags) in PAGE_CAPS and not self._nothing_after(source, tags, log):
+            note(log, f"{what}: {len(tags)} tags, perhaps a page cut short; each signature tag in it is asked for")
+            return None
         note(log, f"{what}: {len(tags)} tags; a signature tag not among them is unsigned, with no request")
         return frozenset(tags)
+
+    def _nothing_after(self, source: ImageRef, tags: List[str], log) -> bool:
+        """A list of exactly a common page size may be a page cut short without a Link: asked for the tags after
+        its last, a registry that pages answers none (whole) or more (cut); one that ignores `last` (distribution
+        2.8) answers the same list, which it sends whole."""
+        try:
+            after = self.client.tag_page(source.registry, source.path, TAG_PAGE, lambda line: note(log, line),
+                                         last=max(tags))
+        except Unsupported:
+            return False
+        return after is not None and (not after or set(after) == set(tags))
 
 
 def _lookup(record: ImageRecord, runner: SkopeoRunner, tags: SourceTags) -> List[CollectedImage]:

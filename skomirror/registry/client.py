@@ -370,15 +370,18 @@ class RegistryClient:
 
     # --- what a source holds ---
 
-    def tag_page(self, registry: str, repository: str, page: int, note: Note = _silent) -> Optional[List[str]]:
+    def tag_page(self, registry: str, repository: str, page: int, note: Note = _silent,
+                 last: str = "") -> Optional[List[str]]:
         """The source repository's tags when one page of `page` holds them all (no Link rel="next" and fewer
-        than `page` tags), else None. Raises Unsupported when the list cannot be read or may be elsewhere."""
+        than `page` tags), else None; `last`: only the tags after it. Raises Unsupported when the list cannot be
+        read or may be elsewhere."""
         places = self._places(registry, repository, False, False)
         if len(places) != 1:  # a tag is looked for in the mirrors first: one host's list is not the answer
             raise Unsupported(f"{registry}/{repository} has mirrors in registries.conf")
         place = places[0]
-        status, headers, body = self._authorized(place, "GET", f"/v2/{place.repository}/tags/list?n={page}", {},
-                                                 note)
+        after = f"&last={urllib.parse.quote(last, safe='')}" if last else ""
+        status, headers, body = self._authorized(place, "GET", f"/v2/{place.repository}/tags/list?n={page}{after}",
+                                                 {}, note)
         if status != 200:
             raise Unsupported(f"{place.registry}/{place.repository}: HTTP {status} for its tag list")
         try:

@@ -17,8 +17,9 @@ SIGNATURE = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest
 DIGESTS = ["sha256:" + f"{index:x}" * 64 for index in range(1, 7)]
 
 
-def source_registry(tags, status=200, link=None, seen=None, delay=None):
-    """/v2/apps/x answering its tag list as told (a `delay` Event holds it back) and HEADs of `tags`."""
+def source_registry(tags, status=200, link=None, seen=None, delay=None, after=None):
+    """/v2/apps/x answering its tag list as told (a `delay` Event holds it back) and HEADs of `tags`;
+    `after`: what it answers when asked for the tags after a `last` (None: it ignores `last`)."""
 
     class Handler(BaseHTTPRequestHandler):
         def log_message(self, *args):
@@ -40,7 +41,8 @@ def source_registry(tags, status=200, link=None, seen=None, delay=None):
             if "/tags/list" in self.path:
                 if delay is not None:
                     delay.wait(5)
-                return self.reply(status, json.dumps({"name": "apps/x", "tags": tags}).encode(),
+                listed = after if after is not None and "&last=" in self.path else tags
+                return self.reply(status, json.dumps({"name": "apps/x", "tags": listed}).encode(),
                                   [("Link", link)] if link else [])
             tag = self.path.rsplit("/", 1)[-1]
             if tag in tags:
@@ -105,6 +107,24 @@ def test_a_full_page_without_a_link_is_not_trusted_whole(tmp_path):
     server = source_registry([f"t{index}" for index in range(TAG_PAGE)], seen=seen)
     assert look_up(server, tmp_path, 3) == []
     assert len(heads(seen)) == 3
+
+
+def test_a_page_cut_at_a_common_size_without_a_link_is_found_out_by_asking_for_the_tags_after_it(tmp_path):
+    """A registry that cuts a page at 100 and sends no Link must not make the 101st tag's signature unsigned."""
+    seen = []
+    page = [f"t{index:03d}" for index in range(100)]
+    server = source_registry(page, seen=seen, after=[signature_tag(DIGESTS[0])])
+    assert look_up(server, tmp_path, 3) == []  # the stub's HEADs know only the first page
+    assert [request for request in seen if "last=t099" in request] and len(heads(seen)) == 3
+
+
+def test_a_page_sized_list_with_nothing_after_it_or_a_registry_ignoring_last_is_whole(tmp_path):
+    page = [f"t{index:03d}" for index in range(99)] + [signature_tag(DIGESTS[1])]
+    for after in ([], None):  # a paging registry with nothing more; distribution 2.8, which ignores `last`
+        seen = []
+        server = source_registry(page, seen=seen, after=after)
+        assert look_up(server, tmp_path, 3) == [DIGESTS[1]]
+        assert heads(seen) == [f"HEAD /v2/apps/x/manifests/{signature_tag(DIGESTS[1])}"], seen
 
 
 def test_a_refused_or_unknown_tag_list_means_a_head_per_image(tmp_path):
