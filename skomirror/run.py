@@ -167,6 +167,8 @@ class Run(CopyEngine):
         if survey.failure and survey.failed_on_destination and survey.failure.kind is not FailureKind.INTERRUPTED:
             raise SkomirrorError(f"cannot use the destination {self.workflow.destination}: "
                                  f"{survey.failure.one_line} (log: {record.log})")
+        if record.status != Status.PENDING:  # settled already: journaled and, at debug, announced as the rest
+            self._finished(record)
 
     def mirror(self, images: List[CollectedImage]) -> None:
         workflow = self.workflow

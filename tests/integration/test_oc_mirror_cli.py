@@ -3,6 +3,7 @@ mirror to disk then disk to mirror, delete in its two steps; --secure-policy app
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -113,3 +114,25 @@ def test_secure_policy_copies_under_the_policy_skopeo_reads(tmp_path, source, de
     assert default.returncode == 0, default.stderr
     (image,) = results(workspace)["images"]
     assert image["status"] == "copied" and "--insecure-policy" in open(image["log"]).read()
+
+
+def test_log_level_error_shows_the_summary_only_and_debug_each_image_as_it_ends(tmp_path, source, destination):
+    source.push("apps/lv", "1", simple_image("lv-one"))
+    isc = write_isc(tmp_path / "isc.yaml", [f"{source.host}/apps/lv:1", f"{source.host}/apps/lv:missing"])
+    common = ["-c", str(isc), f"docker://{destination.host}", "--v2", "--src-tls-verify=false",
+              "--dest-tls-verify=false", "--retry-times", "0"]
+    quiet = oc_mirror(*common, "--workspace", f"file://{tmp_path / 'quiet'}", "--log-level", "error", cwd=tmp_path)
+    assert quiet.returncode == 8 and quiet.stdout == ""
+    lines = quiet.stderr.splitlines()
+    assert "2 images: 1 copied, 0 skipped (already mirrored), 1 failed" in lines, quiet.stderr
+    assert not [line for line in lines if re.match(r"(\S+ \S+ )?(checking|mirroring)[: ]", line)], quiet.stderr
+    chatty_default = oc_mirror(*common, "--workspace", f"file://{tmp_path / 'info'}", cwd=tmp_path)
+    assert [line for line in chatty_default.stderr.splitlines() if re.match(r"\S+ \S+ checking: ", line)]  # the same check, shown at info
+    assert any("warning" in line for line in lines)  # TLS off: warnings stay at every level
+    chatty = oc_mirror(*common, "--workspace", f"file://{tmp_path / 'chatty'}", "--log-level", "debug",
+                       cwd=tmp_path)
+    assert chatty.returncode == 8
+    assert [line for line in chatty.stderr.splitlines()
+            if line.startswith("skipped ") and f"{source.host}/apps/lv:1 -> " in line], chatty.stderr
+    assert [line for line in chatty.stderr.splitlines()
+            if line.startswith("failed ") and f"{source.host}/apps/lv:missing -> " in line], chatty.stderr
