@@ -318,9 +318,15 @@ cli.add_command(merge_command)
 cli.add_command(version_command)
 
 
+_NO_ARGS = getattr(click.exceptions, "NoArgsIsHelpError", ())  # click 8.2+ only; () catches nothing
+
+
 def main(argv: Optional[List[str]] = None) -> None:
     try:
         code = cli.main(args=argv, prog_name=PROG, standalone_mode=False)
+    except _NO_ARGS as exc:  # click >= 8.2 with nothing to do: the help, as click 8.1 printed it, not an error
+        click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message())
+        code = 0
     except click.UsageError as exc:
         command = exc.ctx.command_path if exc.ctx else PROG
         _error(f"{exc.format_message()} (see '{command} --help')")

@@ -203,3 +203,11 @@ def test_version_three_ways(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         cli.main(["version", "--short"])
     assert capsys.readouterr().out.strip() == versions["skomirror"]
+
+
+@pytest.mark.parametrize("argv", [[], ["--v2"]])
+def test_nothing_to_do_prints_the_help_not_an_error(capsys, argv):
+    with pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    out, err = capsys.readouterr()
+    assert exited.value.code == 0 and out.startswith("Usage: skomirror") and "error" not in err, (out, err)
