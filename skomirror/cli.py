@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, List, Optional
 
 import click
 
-from skomirror.cli_compat import (REFUSED_BY_DELETE, OcMirrorGroup, cache_dir_option, console_level,
+from skomirror.cli_compat import (REFUSED_BY_DELETE, OcMirrorGroup, cache_dir_option,
                                   image_timeout_option, log_level_option, signature_options, signature_policy_of, stall_timeout_of,
                                   unused_cache_dir, v2_option, version_command, version_option)
 from skomirror.commands import describe, list_operators, list_releases
@@ -33,10 +33,6 @@ PROG = "skomirror"
 
 def _error(message: str) -> None:
     click.echo(f"{PROG}: error: {message}", err=True)
-
-
-def _warn(message: str) -> None:
-    click.echo(f"{PROG}: warning: {message}", err=True)
 
 
 @click.group(cls=OcMirrorGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -191,7 +187,8 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
     config, dest = (Path(paths[0]), paths[1]) if len(paths) == 2 else (None, paths[0])
     stall_timeout = stall_timeout_of(stall_timeout, image_timeout)
     signature_policy = signature_policy_of(secure_policy, policy, ignore_release_signature, require_signatures)
-    unused_cache_dir(cache_dir, local_path(workspace), _warn)
+    progress = Progress(level=log_level)  # on stderr, with the warnings: none lands on the bar
+    unused_cache_dir(cache_dir, local_path(workspace), progress.warn)
     if shard is None:
         from skomirror.shards import shard_from_environment
         try:
@@ -199,7 +196,7 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         except ValueError as exc:
             raise click.UsageError(str(exc)) from None
         if warning:
-            _warn(warning)
+            progress.warn(warning)
     options = RunOptions(
         config=config,
         destination=dest,
@@ -229,12 +226,11 @@ def run_command(paths, from_dir: Optional[str], workspace: str, dry_run: bool,
         shard=shard,
         keep_logs=keep_logs,
     )
-    progress = Progress(level=console_level(log_level))  # on stderr, with the warnings: none lands on the bar
     from skomirror.run import run  # the run's modules, not --help's
     return run(options, progress, progress.warn)
 
 
-@cli.command("delete")
+@cli.command("delete", refused=REFUSED_BY_DELETE)
 @click.argument("destination", metavar="DEST")
 @click.option("-c", "--config", "config", type=click.Path(path_type=Path, dir_okay=False),
               help="With --generate: the DeleteImageSetConfiguration.")
@@ -287,7 +283,8 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
     if delete_id is not None and (not generate or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", delete_id)):
         raise click.UsageError(f"--delete-id {delete_id!r}: letters, digits, '.', '_' and '-' (up to 64), "
                                "with --generate only")
-    unused_cache_dir(cache_dir, local_path(workspace), _warn)
+    progress = Progress(level=log_level)
+    unused_cache_dir(cache_dir, local_path(workspace), progress.warn)
     from skomirror.config.model import DELETE_KIND
     from skomirror.delete.generate import generate as generate_delete_list
     from skomirror.delete.removal import remove_listed
@@ -296,14 +293,10 @@ def delete_command(destination: str, config: Optional[Path], generate: bool, del
                          authfile=authfile, source_access=RegistryAccess(src_tls_verify, src_cert_dir),
                          destination_access=RegistryAccess(dest_tls_verify, dest_cert_dir),
                          update_url=update_url, config_kind=DELETE_KIND, delete_id=delete_id or "")
-    progress = Progress(level=console_level(log_level))
     if generate:
         generate_delete_list(options, progress, progress.warn)
         return 0
     return remove_listed(options, delete_yaml_file, progress, progress.warn)
-
-
-delete_command.refused_here = REFUSED_BY_DELETE
 
 
 @cli.group("list")

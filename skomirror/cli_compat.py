@@ -16,6 +16,7 @@ import click
 
 from skomirror import __version__
 from skomirror.commands.options import DurationType
+from skomirror.progress import LOG_LEVELS
 from skomirror.skopeo.command import SignaturePolicy, installed_version
 
 _CREDENTIALS = ("no credentials on the command line: keep them in an auth file (skopeo login --authfile FILE "
@@ -73,7 +74,6 @@ REFUSED_BY_DELETE: Dict[str, str] = {
     "--parallel-layers": "delete moves no layers: leave it out (--parallel-images sets how many deletes run at once)",
 }
 
-LOG_LEVELS = ("info", "debug", "trace", "error")  # oc-mirror's; trace is debug here
 GO_TRUE, GO_FALSE = ("1", "t", "T", "TRUE", "true", "True"), ("0", "f", "F", "FALSE", "false", "False")
 GROUP_OPTIONS = ("-h", "--help", "-v", "--version")
 RUN_STARTS = ("-", "docker://", "file://")  # an option or a DEST: oc-mirror's mirror, skomirror's run
@@ -102,7 +102,7 @@ def cobra_args(command: click.Command, args: List[str]) -> List[str]:
     for index, token in enumerate(args):
         if token == "--":
             return read + args[index:]
-        problem = refusal(token, getattr(command, "refused_here", None))
+        problem = refusal(token, getattr(command, "refused", None))
         if problem:
             raise click.UsageError(problem)
         name, equals, value = token.partition("=")
@@ -119,6 +119,12 @@ def cobra_args(command: click.Command, args: List[str]) -> List[str]:
 
 
 class OcMirrorCommand(click.Command):
+    """`refused`: oc-mirror's flags this command refuses beyond REFUSED, each with what to do instead."""
+
+    def __init__(self, *args, refused: Optional[Dict[str, str]] = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused = refused or {}
+
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
         return super().parse_args(ctx, cobra_args(self, args))
 
@@ -145,11 +151,6 @@ def log_level_option():
     return click.option("--log-level", type=click.Choice(LOG_LEVELS), default="info", show_default=True,
                         help="How much the console says: error, warnings and errors only; debug (or trace, "
                              "oc-mirror's), more.")
-
-
-def console_level(log_level: str) -> str:
-    """The console's level (Progress): oc-mirror's trace is skomirror's debug."""
-    return "debug" if log_level == "trace" else log_level
 
 
 def image_timeout_option():

@@ -29,7 +29,8 @@ from skomirror.terminal import TerminalLines
 __all__ = ["CATALOGS", "CHECKING", "DELETING", "MIRRORING", "UNPACKING", "VERIFYING", "Counts", "InFlight",
            "LEVELS", "Progress", "format_bytes", "format_duration", "plural"]
 
-LEVELS = ("info", "debug", "error")  # oc-mirror's --log-level (its trace is taken as debug)
+LEVELS = ("info", "debug", "error")
+LOG_LEVELS = LEVELS + ("trace",)  # oc-mirror's --log-level: its trace is debug here
 REDRAW = 0.5
 
 
@@ -65,12 +66,12 @@ class Progress:
                  redraw: float = REDRAW):
         """level: "error" shows only warnings and the summary; "debug" also each image as it ends.
         columns: the terminal's width (a test's own; else asked of the stream)."""
-        if level not in LEVELS + ("trace",):
+        if level not in LOG_LEVELS:
             raise ValueError(f"log level {level!r}: expected one of {', '.join(LEVELS)}")
         self.stream = stream or sys.stderr
         self.interactive = self.stream.isatty() if interactive is None else interactive
         self.interval = redraw if self.interactive else interval
-        self.level = level
+        self.level = "debug" if level == "trace" else level
         self.smoothing = smoothing  # weight of the newest rate in the smoothed rate
         self._screen = threading.RLock()  # what is drawn: a line printed, a redraw, the end of a phase
         self._lines = TerminalLines(self.stream, columns) if self.interactive else None
@@ -233,7 +234,7 @@ class Progress:
 
     def debug(self, message: str) -> None:
         """A line only --log-level debug shows: each image as it ends."""
-        if self.level in ("debug", "trace"):
+        if self.level == "debug":
             self._print(message)
 
     def warn(self, message: str) -> None:

@@ -139,8 +139,9 @@ class SourceTags:
 def _lookup(record: ImageRecord, runner: SkopeoRunner, tags: SourceTags) -> List[CollectedImage]:
     found = []
     for signed in signed_digests(record):
-        reference = f"{record.image.source.repository}:{signature_tag(signed)}"
-        if tags.lacks(record.image.source, signature_tag(signed), record.log):
+        tag = signature_tag(signed)
+        reference = f"{record.image.source.repository}:{tag}"
+        if tags.lacks(record.image.source, tag, record.log):
             note(record.log, f"signature of {reference}: not in the tag list, unsigned")
             continue
         try:

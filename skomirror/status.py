@@ -150,6 +150,11 @@ def _joined(label: str, bar: str, rest: Sequence[str]) -> str:
     return " ".join(part for part in (label, bar, " | ".join(r for r in rest if r)) if part)
 
 
+def escaped(text: str) -> str:
+    """Text as tqdm's bar_format takes it literally: its braces doubled."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 @dataclass(frozen=True)
 class Fitted:
     """A status line laid out for a width: its text before and after the bar, and the bar's cells (0: no bar).
@@ -169,9 +174,6 @@ class Fitted:
 
     def bar_format(self) -> str:
         """The same line as tqdm's bar_format: its own bar in the cells left, braces in the text escaped."""
-        def escaped(text: str) -> str:
-            return text.replace("{", "{{").replace("}", "}}")
-
         bar = "[{bar:%d}] {percentage:3.0f}%%" % self.cells if self.cells else ""
         return _joined(escaped(self.label), bar, [escaped(part) for part in self.rest])
 

@@ -14,7 +14,7 @@ from typing import Callable, List, Optional, TextIO
 
 from tqdm import tqdm
 
-from skomirror.status import Fitted
+from skomirror.status import Fitted, escaped
 
 CSI = "\x1b["
 DEFAULT_COLUMNS, DEFAULT_ROWS = 80, 24
@@ -39,10 +39,6 @@ class _Line(tqdm):
             file.flush()
 
         return print_status
-
-
-def _escaped(text: str) -> str:
-    return text.replace("{", "{{").replace("}", "}}")
 
 
 class TerminalLines:
@@ -85,8 +81,8 @@ class TerminalLines:
             self._below.pop().close()
         for index, text in enumerate(below):
             if index == len(self._below):
-                self._below.append(self._line(index + 1, _escaped(text), leave=False))
-            self._shown(self._below[index], _escaped(text), 0)
+                self._below.append(self._line(index + 1, escaped(text), leave=False))
+            self._shown(self._below[index], escaped(text), 0)
         self._shown(self._bar, bar.bar_format(), bar.fraction)
         self._drawn_len = len(bar.text())
 

@@ -66,7 +66,7 @@ class Capabilities:
 
     @property
     def version_text(self) -> str:
-        return ".".join(map(str, self.version))
+        return version_text(self.version)
 
     def has(self, flag: str) -> bool:
         return flag in self.copy_flags
@@ -83,12 +83,16 @@ def parse_flags(help_text: str) -> FrozenSet[str]:
     return frozenset(_FLAG_LINE.findall(help_text))
 
 
+def version_text(version: Tuple[int, ...]) -> str:
+    return ".".join(map(str, version))
+
+
 def installed_version(binary: str = "skopeo") -> Optional[str]:
     """The version of the skopeo on PATH, for `skomirror version`; None when there is none that runs."""
     from plumbum import local  # plumbum (and the urllib, http and email it imports) only where a process is run
     from plumbum.commands.processes import CommandNotFound, ProcessExecutionError
     try:
-        return ".".join(map(str, parse_version(local[binary]("--version"))))
+        return version_text(parse_version(local[binary]("--version")))
     except (CommandNotFound, ProcessExecutionError, OSError, SkomirrorError):
         return None
 
@@ -145,12 +149,11 @@ class Skopeo:
         except CommandNotFound:
             raise SkomirrorError(f"skopeo not found on PATH; {INSTALL_HINT}") from None
         policy.check()
-        skopeo = cls.probe(str(command.executable), registries_conf)
-        skopeo.policy = policy
-        return skopeo
+        return cls.probe(str(command.executable), registries_conf, policy)
 
     @classmethod
-    def probe(cls, binary: str, registries_conf: Optional[Path] = None) -> "Skopeo":
+    def probe(cls, binary: str, registries_conf: Optional[Path] = None,
+              policy: SignaturePolicy = SignaturePolicy()) -> "Skopeo":
         """Both questions at once: the two processes start in the time of one, on every run."""
         from plumbum import local
         command = local[binary]
@@ -171,8 +174,8 @@ class Skopeo:
             needs = ", ".join(f"--{flag}" for flag in missing) or "--preserve-digests"
             raise SkomirrorError(
                 f"skopeo {capabilities.version_text} is too old: skomirror needs {needs} "
-                f"(skopeo >= {'.'.join(map(str, MINIMUM_VERSION))}); {INSTALL_HINT}")
-        return cls(binary, capabilities, registries_conf)
+                f"(skopeo >= {version_text(MINIMUM_VERSION)}); {INSTALL_HINT}")
+        return cls(binary, capabilities, registries_conf, policy)
 
     def _global_args(self) -> List[str]:
         args = self.policy.args()
