@@ -22,7 +22,7 @@ from skomirror.records import FetchResult, ImageRecord, Status
 from skomirror.registry.client import RegistryClient
 from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.skopeo.command import CopySettings, Skopeo
-from skomirror.skopeo.processes import ChildProcesses
+from skomirror.skopeo.processes import ChildProcesses, ProcessId
 from skomirror.skopeo.outages import Outages
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.skopeo.runner import SkopeoRunner
@@ -30,15 +30,25 @@ from skomirror.store import Store
 from skomirror.workspace import Workspace
 
 
-def make_runner(settings: CopySettings, retry: RetryPolicy, stall_timeout: Optional[float],
-                say: Callable[[str], None] = lambda line: None, binary: str = "skopeo") -> SkopeoRunner:
-    """The one runner of a command besides `run` (which also ties it to its locks): skopeo located and its
-    children, the HTTP client that reads manifests first, both following the same registries.conf, and the
-    line that says which registry is down."""
-    registries = RegistriesConf.load()
-    skopeo = Skopeo.locate(binary, registries.explicit)
+def runner_for(skopeo: Skopeo, registries: RegistriesConf, settings: CopySettings, retry: RetryPolicy,
+               stall_timeout: Optional[float], progress: Progress,
+               on_change: Optional[Callable[[List[ProcessId]], None]] = None) -> SkopeoRunner:
+    """The runner of every command: skopeo's children (`on_change`: run ties them to its locks), the HTTP
+    client that reads manifests first, both following the same registries.conf, and the status line's
+    notice of which registry is down."""
     client = RegistryClient(settings.source, settings.destination, settings.authfile, registries)
-    return SkopeoRunner(skopeo, ChildProcesses(stall_timeout), settings, retry, client, Outages(retry.window, say))
+    runner = SkopeoRunner(skopeo, ChildProcesses(stall_timeout, on_change=on_change), settings, retry, client,
+                          Outages(retry.window, progress.say))
+    progress.notice = runner.outages.status
+    return runner
+
+
+def make_runner(settings: CopySettings, retry: RetryPolicy, stall_timeout: Optional[float], progress: Progress,
+                binary: str = "skopeo") -> SkopeoRunner:
+    """runner_for a command besides `run`, with skopeo located (run locates it before it takes its locks)."""
+    registries = RegistriesConf.load()
+    return runner_for(Skopeo.locate(binary, registries.explicit), registries, settings, retry, stall_timeout,
+                      progress)
 
 
 def settled(records: List[ImageRecord]) -> Counts:

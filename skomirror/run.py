@@ -18,7 +18,7 @@ from typing import Callable, List, Optional
 from skomirror.collectors import HELM, OPERATORS, RELEASES, Collected, CollectedImage, collect, sections
 from skomirror.config.loader import load_config
 from skomirror.crash import Crashed, write_crash_log
-from skomirror.engine import CopyEngine
+from skomirror.engine import CopyEngine, runner_for
 from skomirror.errors import EXIT_OK, SkomirrorError
 from skomirror.execution.executor import Executor
 from skomirror.journal import Journal
@@ -27,16 +27,12 @@ from skomirror.outputs import RunInfo, errors_text, exit_code, mapping_text, res
 from skomirror.plan import Plan, make_plan
 from skomirror.progress import MIRRORING, Progress
 from skomirror.records import FailureKind, ImageRecord, Status
-from skomirror.registry.client import RegistryClient
 from skomirror.registry.registries_conf import RegistriesConf
 from skomirror.report_html import report_html
 from skomirror.reports import dry_run_report
 from skomirror.sharding import SHARD_FILE, ShardReport, shard_record_text, take_share
 from skomirror.signatures import SignatureLookups, count_signatures
 from skomirror.skopeo.command import CopySettings, SignaturePolicy, Skopeo, check_authfile
-from skomirror.skopeo.outages import Outages
-from skomirror.skopeo.processes import ChildProcesses
-from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
 from skomirror.workflows import Workflow, choose_workflow
 from skomirror.workflows.options import RunOptions
@@ -111,12 +107,8 @@ class Run(CopyEngine):
         workspace.prune_logs(options.keep_logs)  # under the lock: no other run is writing its logs
         settings = CopySettings(options.source_access, options.destination_access, options.authfile,
                                 options.parallel_layers)
-        client = RegistryClient(options.source_access, options.destination_access, options.authfile,
-                                self.registries)
-        children = ChildProcesses(options.stall_timeout, on_change=self.locks.record_children)
-        runner = SkopeoRunner(self.skopeo, children, settings, options.retry, client,
-                              Outages(options.retry.window, progress.say))
-        progress.notice = runner.outages.status  # the status line says which registry is down
+        runner = runner_for(self.skopeo, self.registries, settings, options.retry, options.stall_timeout, progress,
+                            on_change=self.locks.record_children)
         super().__init__(workspace, progress, runner, options.parallel_images)
         self.collected = Collected()
         self.journal = Journal(self.workspace.journal, self.workspace.run_id)

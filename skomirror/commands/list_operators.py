@@ -66,7 +66,7 @@ def pull_catalog(reference: str, workspace: Workspace, settings: CopySettings, r
     from skomirror.store import MissingFromStore, Store
     if settings.authfile is not None:
         check_authfile(settings.authfile)
-    runner = make_runner(settings, retry, DEFAULT_STALL_TIMEOUT, progress.say)
+    runner = make_runner(settings, retry, DEFAULT_STALL_TIMEOUT, progress)
     workspace.prepare()
     engine = CopyEngine(workspace, progress, runner, DEFAULT_PARALLEL_IMAGES)
     source = ImageRef.parse(reference)

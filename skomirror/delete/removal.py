@@ -94,7 +94,7 @@ class Remover:
         if options.authfile is not None:
             check_authfile(options.authfile)
         settings = CopySettings(options.source_access, options.destination_access, options.authfile)
-        self.runner = make_runner(settings, options.retry, options.stall_timeout, progress.say, options.skopeo_binary)
+        self.runner = make_runner(settings, options.retry, options.stall_timeout, progress, options.skopeo_binary)
         self._lock = threading.Lock()
 
     def locked_remove(self, listing: Path) -> int:
