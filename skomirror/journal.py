@@ -17,12 +17,12 @@ stays as long as one series of runs, not as long as the workspace's history.
 """
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 from skomirror.errors import InvalidReference, SkomirrorError, cut
+from skomirror.files import replace_file
 from skomirror.imageref import check_digest
 from skomirror.records import ImageRecord, Status
 
@@ -141,13 +141,8 @@ class Journal:
         needed = self._needed()
         if len(needed) == len(self._entries) and self._cut_at is None:
             return
-        temporary = self.path.with_name(f".{self.path.name}.compacting")
-        fd = os.open(str(temporary), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write("".join(json.dumps(entry) + "\n" for entry in needed))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, self.path)
+        replace_file(self.path, "".join(json.dumps(entry) + "\n" for entry in needed), durable=True,
+                     temporary_suffix="compacting")
         self._entries, self._cut_at = needed, None
 
     def begin(self) -> None:

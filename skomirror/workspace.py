@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import List
 
 from skomirror.errors import SkomirrorError
+from skomirror.files import OWNER_ONLY, replace_file
 from skomirror.naming import MirrorName
 
 DIR_MODE = 0o700
-FILE_MODE = 0o600
+FILE_MODE = OWNER_ONLY
 RUN_ID = re.compile(r"\d{8}-\d{6}-\d+\Z")  # the name of a run's log directory: its start, then its pid
 
 
@@ -71,9 +72,4 @@ class Workspace:
 
     def write(self, path: Path, text: str) -> Path:
         """Replace a file atomically, so an interrupted run never leaves half a results.json."""
-        temporary = path.with_name(f".{path.name}.tmp")
-        fd = os.open(str(temporary), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-        return path
+        return replace_file(path, text, mode=FILE_MODE)
