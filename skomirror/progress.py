@@ -39,7 +39,6 @@ class Counts:
     copied: int = 0
     skipped: int = 0
     failed: int = 0
-    interrupted: int = 0
     to_copy: int = 0  # checked and found missing at the destination
     bytes_done: int = 0
 
@@ -48,14 +47,13 @@ class Counts:
         return self.copied + self.skipped + self.failed + self.to_copy
 
     def add(self, status: Status) -> None:
+        """An interrupted image is not counted: what is not done when the run stops is "not finished"."""
         if status == Status.COPIED:
             self.copied += 1
         elif status == Status.SKIPPED:
             self.skipped += 1
         elif status == Status.FAILED:
             self.failed += 1
-        elif status == Status.INTERRUPTED:
-            self.interrupted += 1
         elif status == Status.PENDING:
             self.to_copy += 1
 
@@ -134,8 +132,7 @@ class Progress:
 
     def step(self) -> None:
         """One more part of a byte phase (verifying, unpacking) done."""
-        with self._lock:
-            self.counts.copied += 1
+        self.advance(Status.COPIED)
 
     def _moved_to(self, done: int) -> None:
         if done <= self.counts.bytes_done:
