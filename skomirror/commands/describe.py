@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, List
 
 import click
 
+from skomirror.cli_compat import OcMirrorCommand
 from skomirror.commands.options import local_path, output_option
 from skomirror.commands.printing import columns, emit
 from skomirror.errors import EXIT_OK, SkomirrorError
@@ -79,7 +80,7 @@ def document(directory: str, states: List[ShipmentState]) -> dict:
     } for state in states]}
 
 
-@click.command("describe")
+@click.command("describe", cls=OcMirrorCommand)
 @click.argument("directory", metavar="file://DIR")
 @output_option
 def command(directory: str, output: str) -> int:

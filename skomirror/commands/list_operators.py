@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
+from skomirror.cli_compat import OcMirrorCommand
 from skomirror.commands.options import (ImageType, authfile_option, cert_dir_option, local_path, output_option,
                                         retry_times_option, tls_option)
 from skomirror.commands.printing import columns, emit
@@ -167,7 +168,7 @@ def bundles_listing(pulled: PulledCatalog, package: str, name: str) -> Tuple[dic
     return document, ["VERSIONS"] + [bundle["version"] or f"{bundle['name']} (no version)" for bundle in bundles]
 
 
-@click.command("operators")
+@click.command("operators", cls=OcMirrorCommand)
 @click.option("--catalog", required=True, type=CatalogType(), help="The catalog image to list, e.g. "
               "registry.redhat.io/redhat/redhat-operator-index:v4.15.")
 @click.option("--package", help="List this package's channels and their heads.")

@@ -15,6 +15,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import click
 
+from skomirror.cli_compat import OcMirrorCommand
 from skomirror.catalog.semver import Version
 from skomirror.commands.options import output_option, update_url_option
 from skomirror.commands.printing import emit
@@ -121,7 +122,7 @@ def releases_document(listing: ReleaseListing) -> dict:
                               for arch in listing.architectures]}
 
 
-@click.command("releases")
+@click.command("releases", cls=OcMirrorCommand)
 @click.option("--channel", metavar="CHANNEL", help="List the releases of this channel (e.g. stable-4.15).")
 @click.option("--version", "version", type=VersionType(),
               help="An OpenShift version: alone, the releases of stable-X.Y; with --channel, only this version's; "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
 import click
 
+from skomirror.cli_compat import OcMirrorCommand
 from skomirror.cluster_resources import write_cluster_resources
 from skomirror.errors import EXIT_ADDITIONAL, EXIT_HELM, EXIT_INTERRUPTED, EXIT_OK, EXIT_OPERATOR, EXIT_RELEASE, \
     SkomirrorError
@@ -164,7 +165,7 @@ def _directory(value: str) -> Path:
     return Path(value[len("file://"):] if value.startswith("file://") else value)
 
 
-@click.command("merge")
+@click.command("merge", cls=OcMirrorCommand)
 @click.argument("workspaces", nargs=-1, required=True, metavar="WORKSPACE...")
 @click.option("--workspace", default="skomirror-workspace", show_default=True, metavar="DIR",
               help="Where the merged mapping.txt, results.json, errors and cluster resources go.")

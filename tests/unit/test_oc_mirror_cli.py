@@ -14,6 +14,7 @@ import pytest
 from skomirror import cli
 from skomirror import run as run_module
 from skomirror.delete import generate as delete_generate, removal as delete_removal
+from skomirror import cli_compat
 from skomirror.cli_compat import REFUSED, REFUSED_BY_DELETE, cobra_args, refusal
 from skomirror.skopeo.command import SignaturePolicy
 from skomirror.workflows.options import RunOptions
@@ -211,3 +212,14 @@ def test_nothing_to_do_prints_the_help_not_an_error(capsys, argv):
         cli.main(argv)
     out, err = capsys.readouterr()
     assert exited.value.code == 0 and out.startswith("Usage: skomirror") and "error" not in err, (out, err)
+
+
+def test_every_command_reads_booleans_as_pflag_does():
+    """list, describe and merge too: `--channels=true` and `--src-tls-verify false`'s cobra reading hold everywhere."""
+    from skomirror.commands import describe, list_operators, list_releases, merge
+    assert cobra_args(list_releases.command, ["--channels=true", "--version", "4.16"]) == \
+        ["--channels", "--version", "4.16"]
+    assert cobra_args(list_operators.command, ["--src-tls-verify", "--catalog", "c"]) == \
+        ["--src-tls-verify=true", "--catalog", "c"]
+    for command in (describe.command, list_operators.command, list_releases.command, merge.merge_command):
+        assert isinstance(command, cli_compat.OcMirrorCommand), command.name
