@@ -12,7 +12,7 @@ from typing import Callable, List, Optional, Tuple
 
 from skomirror.delete.listing import DeleteItem, list_text
 from skomirror.errors import SkomirrorError
-from skomirror.execution.pool import WorkerPool
+from skomirror.execution.pool import TaskQueue, WorkerPool
 from skomirror.plan import make_plan
 from skomirror.planned import PlannedImage
 from skomirror.progress import CHECKING, Progress
@@ -63,14 +63,10 @@ def _generate(job: Run, options: RunOptions, progress: Progress, warn: Callable[
 
 def _present(job: Run, images: List[PlannedImage], progress: Progress) -> List[Tuple[PlannedImage, Optional[str]]]:
     """Each image with the digest its destination holds now (None: not there), asked 16 at a time."""
-    queue = list(enumerate(images))
+    queue = TaskQueue(enumerate(images))
     found: List[Optional[str]] = [None] * len(images)
     lock = threading.Lock()
     failures: List[str] = []
-
-    def next_image():
-        with lock:
-            return queue.pop(0) if queue else None
 
     def look(task) -> None:
         index, image = task
@@ -84,7 +80,7 @@ def _present(job: Run, images: List[PlannedImage], progress: Progress) -> List[T
 
     progress.start(CHECKING, len(images))
     try:
-        WorkerPool(LOOKUP_THREADS, next_image, look).run()
+        WorkerPool(LOOKUP_THREADS, queue.next, look).run()
     finally:
         progress.finish()
     if failures:  # a list that leaves out what could not be asked would delete less than reviewed, silently

@@ -18,7 +18,7 @@ from skomirror.delete.generate import DELETE_DIR
 from skomirror.delete.listing import DeleteItem, read_list
 from skomirror.engine import make_runner
 from skomirror.errors import EXIT_INTERRUPTED, EXIT_OK, InvalidReference, SkomirrorError
-from skomirror.execution.pool import WorkerPool
+from skomirror.execution.pool import TaskQueue, WorkerPool
 from skomirror.imageref import DOCKER_TRANSPORT, ImageRef
 from skomirror.naming import RegistryDestination, parse_destination
 from skomirror.progress import DELETING, Progress
@@ -134,12 +134,8 @@ class Remover:
         return code
 
     def _delete_all(self, removals: List[Removal], needed: Dict[Tuple[str, str], str]) -> None:
-        queue = list(removals)
+        queue = TaskQueue(removals)
         done: Set[Tuple[str, str]] = set()  # two tags on one digest are one delete
-
-        def next_removal() -> Optional[Removal]:
-            with self._lock:
-                return queue.pop(0) if queue else None
 
         def work(removal: Removal) -> None:
             try:
@@ -151,7 +147,7 @@ class Remover:
             self.progress.advance(removal.progress_status)
 
         self.progress.start(DELETING, len(removals))
-        WorkerPool(self.options.parallel_images, next_removal, work).run()
+        WorkerPool(self.options.parallel_images, queue.next, work).run()
         self.progress.finish()
 
     def _delete_one(self, removal: Removal, needed: Dict[Tuple[str, str], str], done: Set[Tuple[str, str]]) -> None:

@@ -5,7 +5,6 @@ never holds the others back. The main thread only waits, which keeps it free
 to take Ctrl-C or SIGTERM and stop every child.
 """
 
-import collections
 import dataclasses
 import functools
 import threading
@@ -25,7 +24,7 @@ from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.manifests import ManifestError
 from skomirror.store import MissingFromStore
 from skomirror.execution.meter import ByteMeter
-from skomirror.execution.pool import WorkerPool
+from skomirror.execution.pool import TaskQueue, WorkerPool
 from skomirror.execution.scheduler import BlobScheduler
 from skomirror.records import Failure, FailureKind, ImageFacts, ImageRecord, Span, Status, Survey
 from skomirror.execution.sparse import copy_some_platforms
@@ -102,11 +101,7 @@ class Executor:
 
     def survey_all(self, records: List[ImageRecord], then: Optional[Callable[[ImageRecord], None]] = None) -> None:
         """Survey every record not surveyed yet; then(record), if given, right after in the same worker."""
-        queue = collections.deque(record for record in records if record.survey is None)
-
-        def next_record() -> Optional[ImageRecord]:
-            with self._lock:
-                return queue.popleft() if queue else None
+        queue = TaskQueue(record for record in records if record.survey is None)
 
         def work(record: ImageRecord) -> None:
             self.survey_one(record)
@@ -114,16 +109,12 @@ class Executor:
             if then is not None:
                 then(record)
 
-        self._pool(max(self.parallel_images, SURVEY_THREADS), next_record, work, queue.clear)
+        self._pool(max(self.parallel_images, SURVEY_THREADS), queue.next, work, queue.clear)
 
     def read_sources(self, records: List[ImageRecord]) -> Dict[str, Optional[ImageFacts]]:
         """The source facts of every record, whatever the destination holds (a shard cuts the plan with them);
         None for one that cannot be read. Kept for the survey, which then reads no source again."""
-        queue, found = list(records), {}
-
-        def next_record() -> Optional[ImageRecord]:
-            with self._lock:
-                return queue.pop(0) if queue else None
+        queue, found = TaskQueue(records), {}
 
         def work(record: ImageRecord) -> None:
             try:
@@ -133,7 +124,7 @@ class Executor:
             with self._lock:
                 found[record.image.destination_spec] = facts
 
-        self._pool(SURVEY_THREADS, next_record, work, queue.clear)
+        self._pool(SURVEY_THREADS, queue.next, work, queue.clear)
         self.known_sources.update((spec, facts) for spec, facts in found.items() if facts is not None)
         return found
 

@@ -4,10 +4,28 @@ Workers pull rather than run in batches, so one slow image never holds the
 others back, and the main thread stays free to take Ctrl-C or SIGTERM.
 """
 
+import collections
 import threading
-from typing import Callable, Generic, List, Optional, TypeVar
+from typing import Callable, Generic, Iterable, List, Optional, TypeVar
 
 T = TypeVar("T")
+
+
+class TaskQueue(Generic[T]):
+    """A pool's tasks, each handed out once, in order; `clear()` hands out no more (a run being stopped).
+    A deque's popleft and clear are atomic: no lock is needed around them."""
+
+    def __init__(self, tasks: Iterable[T]):
+        self._tasks = collections.deque(tasks)
+
+    def next(self) -> Optional[T]:
+        try:
+            return self._tasks.popleft()
+        except IndexError:
+            return None
+
+    def clear(self) -> None:
+        self._tasks.clear()
 
 
 class WorkerPool(Generic[T]):
