@@ -96,15 +96,16 @@ def _booleans(command: click.Command) -> Dict[str, click.Option]:
             and (param.is_flag or isinstance(param.type, click.types.BoolParamType)) for name in param.opts}
 
 
-def cobra_args(command: click.Command, args: List[str]) -> List[str]:
-    """`args` as click should read them for `command`: booleans as pflag reads them, refused flags refused."""
+def cobra_args(command: click.Command, args: List[str], ctx: Optional[click.Context] = None) -> List[str]:
+    """`args` as click should read them for `command`: booleans as pflag reads them, refused flags refused;
+    `ctx`: the command's, so an error points at its --help."""
     booleans, read = _booleans(command), []
     for index, token in enumerate(args):
         if token == "--":
             return read + args[index:]
         problem = refusal(token, getattr(command, "refused", None))
         if problem:
-            raise click.UsageError(problem)
+            raise click.UsageError(problem, ctx)
         name, equals, value = token.partition("=")
         option = booleans.get(name)
         if option is None or not name.startswith("--"):
@@ -114,7 +115,7 @@ def cobra_args(command: click.Command, args: List[str]) -> List[str]:
         elif not equals or value in GO_TRUE:
             read.append(name)
         elif value not in GO_FALSE:
-            raise click.UsageError(f"{token}: {value!r} is not a boolean; write {name}=true or {name}=false")
+            raise click.UsageError(f"{token}: {value!r} is not a boolean; write {name}=true or {name}=false", ctx)
     return read
 
 
@@ -126,7 +127,7 @@ class OcMirrorCommand(click.Command):
         self.refused = refused or {}
 
     def parse_args(self, ctx: click.Context, args: List[str]) -> List[str]:
-        return super().parse_args(ctx, cobra_args(self, args))
+        return super().parse_args(ctx, cobra_args(self, args, ctx))
 
 
 class OcMirrorGroup(click.Group):

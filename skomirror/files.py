@@ -5,15 +5,16 @@ from pathlib import Path
 from typing import Union
 
 OWNER_ONLY = 0o600  # workspaces name private registries and repositories
+UMASK_DECIDES = 0o666  # as skopeo writes an OCI layout, and shipments that travel to other hosts
 
 
 def replace_file(path: Path, content: Union[str, bytes], durable: bool = False, mode: int = OWNER_ONLY,
-                 temporary_suffix: str = "tmp") -> Path:
-    """Write `content` beside `path` and rename it over `path`. `durable`: on disk before the rename (fsync),
-    for files a rerun trusts after a power loss. The temporary name is per process (`temporary_suffix` and
-    the pid), so two processes replacing one file never write into each other's temporary."""
+                 suffix: str = "tmp") -> Path:
+    """Write `content` to `.NAME.SUFFIX` beside `path` and rename it over `path`. `durable`: on disk before the
+    rename (fsync), for files a rerun trusts after a power loss. The temporary's name is fixed, so one a crash
+    left is overwritten next time; where processes share a directory (the store), `suffix` carries the pid."""
     data = content.encode() if isinstance(content, str) else content
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{temporary_suffix}")
+    temporary = path.with_name(f".{path.name}.{suffix}")
     fd = os.open(str(temporary), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -142,7 +142,7 @@ class Journal:
         if len(needed) == len(self._entries) and self._cut_at is None:
             return
         replace_file(self.path, "".join(json.dumps(entry) + "\n" for entry in needed), durable=True,
-                     temporary_suffix="compacting")
+                     suffix="compacting")
         self._entries, self._cut_at = needed, None
 
     def begin(self) -> None:

@@ -17,19 +17,19 @@ which children are there by choice.
 
 import hashlib
 import json
+import os
 import re
 from pathlib import Path
 from typing import Dict, Iterable, Optional, Sequence, Set
 
 from skomirror.errors import InvalidReference
-from skomirror.files import replace_file
+from skomirror.files import UMASK_DECIDES, replace_file
 from skomirror.imageref import check_digest
 from skomirror.manifests import Descriptor, ManifestError, image_facts, parse_manifest
 from skomirror.platforms import choose, selection_of
 from skomirror.records import ImageFacts
 from skomirror.naming import MirrorName
 
-LAYOUT_MODE = 0o666  # as skopeo writes an OCI layout: the umask decides
 REF_NAME = "org.opencontainers.image.ref.name"
 SPARSE = "io.skomirror.platforms.some"  # on a tag whose index is sparse: only the children listed are here
 PARTIAL_BLOB_PREFIX = "oci-put-blob"  # skopeo's temporary files, left behind when it is killed
@@ -129,7 +129,7 @@ class Store:
         path = self.blob_path(digest)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            replace_file(path, data, mode=LAYOUT_MODE)
+            replace_file(path, data, mode=UMASK_DECIDES, suffix=f"{os.getpid()}.tmp")  # shards share a store
         return digest
 
     def tag(self, name: MirrorName, manifest: bytes, media_type: str, children: Sequence[Descriptor] = ()) -> str:
@@ -144,7 +144,7 @@ class Store:
         entries += [{"mediaType": child.media_type, "digest": child.digest, "size": child.size,
                      "annotations": {REF_NAME: child_ref(child.digest)}} for child in children]
         index = {"schemaVersion": 2, "manifests": entries}
-        replace_file(layout / "index.json", json.dumps(index), mode=LAYOUT_MODE)
+        replace_file(layout / "index.json", json.dumps(index), mode=UMASK_DECIDES)
         return digest
 
     def holds_platforms(self, name: MirrorName, digest: str, wanted: Sequence[str]) -> bool:

@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from skomirror.airgap.shipments import (MANIFEST_RE, DamagedShipment, Shipment, manifest_paths, part_number,
                                         read_shipment)
+from skomirror.files import UMASK_DECIDES, replace_file
 from skomirror.store import Store
 
 Warn = Callable[[str], None]
@@ -81,9 +82,7 @@ class ShipmentRecords:
 
     def _write(self, shipment: Shipment) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self.directory / f".{shipment.manifest_name}.tmp"
-        temporary.write_text(shipment.to_json())
-        temporary.replace(self.directory / shipment.manifest_name)
+        replace_file(self.directory / shipment.manifest_name, shipment.to_json(), mode=UMASK_DECIDES)
 
     def record(self, shipment: Shipment) -> None:
         for adopted in self._adopted:

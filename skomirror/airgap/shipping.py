@@ -17,6 +17,7 @@ from skomirror.airgap.history import History
 from skomirror.airgap.shipments import Shipment
 from skomirror.airgap.space import check_space
 from skomirror.errors import SkomirrorError
+from skomirror.files import UMASK_DECIDES, replace_file
 from skomirror.manifests import ManifestError
 from skomirror.progress import format_bytes
 from skomirror.records import ImageRecord, Status
@@ -112,9 +113,7 @@ def write_shipment(records: List[ImageRecord], store: Store, archive_dir: Path, 
     shipment = Shipment(shipment_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), parts, sorted(plan.new),
                         images, plan.based_on, f"skomirror/shipment-{shipment_id:04d}/isc.yaml")
     manifest = archive_dir / shipment.manifest_name
-    temporary = archive_dir / f".{shipment.manifest_name}.tmp"
-    temporary.write_text(shipment.to_json())
-    temporary.replace(manifest)  # written last: a shipment without its manifest is incomplete
+    replace_file(manifest, shipment.to_json(), mode=UMASK_DECIDES)  # last: a shipment without it is incomplete
     history.record(shipment)
     return shipment
 

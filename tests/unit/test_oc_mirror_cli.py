@@ -146,6 +146,9 @@ def test_v2_says_nothing(parsed, capsys):
     (["run", "a.yaml", "docker://reg", "--ignore-release-signature", "--require-signatures"],
      "contradict each other"),
     (["-c", "a.yaml", "docker://reg", "--retry-delay", "10d"], "'10d' is not a duration"),
+    (["list", "releases", "--channels=maybe"], "'maybe' is not a boolean; write --channels=true or --channels=false "
+                                               "(see 'skomirror list releases --help')"),
+    (["run", "a.yaml", "docker://reg", "--port", "5000"], "(see 'skomirror run --help')"),
 ])
 def test_a_bad_command_line_is_one_line(monkeypatch, tmp_path, capsys, argv, message):
     monkeypatch.chdir(tmp_path)
