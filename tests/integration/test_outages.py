@@ -14,6 +14,7 @@ from typing import Callable, Dict, Tuple
 from testkit.faultproxy import Fault, FaultProxy, FaultSchedule
 from testkit.images import simple_image
 from testkit.wanproxy import WanProxy
+from skomirror.workflows.options import DEFAULT_PARALLEL_IMAGES
 from tests.integration.conftest import PROJECT, finished_copies, results, skopeo_digest, wait_for, write_isc
 
 
@@ -77,7 +78,7 @@ def test_a_destination_restarted_45_seconds_later_on_the_same_port_and_storage_l
 
 
 def test_a_source_answering_503_to_everything_for_90_seconds_loses_nothing(tmp_path, source, destination):
-    digests = seed(source, 12, "unavailable")
+    digests = seed(source, 2 * DEFAULT_PARALLEL_IMAGES, "unavailable")  # copies still to start when it goes down
     schedule = FaultSchedule({})
     with WanProxy(source.port, latency=0.005, connection_rate=1e6, total_rate=1e6) as slow_source, \
             FaultProxy(slow_source.port, schedule) as proxy:
