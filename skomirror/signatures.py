@@ -29,9 +29,7 @@ per image in that repository, as before: one request more at worst (two for a
 page-sized list), no failure.
 """
 
-import functools
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 
 from skomirror.collectors.types import CollectedImage
@@ -44,7 +42,6 @@ from skomirror.skopeo.retry import SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
 
-LOOKUP_THREADS = 32  # HEAD requests, mostly answered 404: on a 40 ms link, 16 took 0.98 s for 264, 32 0.65 s
 TAG_PAGE = 1000  # tags asked for in a source repository's one listing
 PAGE_CAPS = frozenset((10, 20, 25, 50, 100, 200, 250, 500))  # page sizes registries cut lists at (quay.io: 100)
 
@@ -160,8 +157,9 @@ def _wanted(record: ImageRecord) -> bool:
 
 
 class SignatureLookups:
-    """Lookups made as each image's survey ends, in the survey's own threads (called with the record), so that
-    they overlap the other images' surveys; `collect` looks up what was missed and returns all in plan order."""
+    """Lookups made as each image's survey ends, in the survey's own threads (called with the record, every
+    record: Executor.survey_all hands it the first image too), so that they overlap the other images' surveys;
+    `collect` returns what they found in plan order."""
 
     def __init__(self, runner: SkopeoRunner):
         self.runner = runner
@@ -173,15 +171,6 @@ class SignatureLookups:
             self._found[id(record)] = _lookup(record, self.runner, self.tags)
 
     def collect(self, records: Sequence[ImageRecord]) -> List[CollectedImage]:
-        missed = [record for record in records if _wanted(record) and id(record) not in self._found]
-        if missed:
-            pool = ThreadPoolExecutor(LOOKUP_THREADS, thread_name_prefix="signatures")
-            look = functools.partial(_lookup, runner=self.runner, tags=self.tags)
-            try:
-                for record, found in zip(missed, pool.map(look, missed)):
-                    self._found[id(record)] = found
-            finally:
-                pool.shutdown(wait=False, cancel_futures=True)  # after an interrupt, nothing queued starts
         return [image for record in records for image in self._found.get(id(record), [])]
 
 

@@ -100,12 +100,14 @@ class Executor:
             record.status, record.digest = Status.SKIPPED, record.survey.destination_digest
 
     def survey_all(self, records: List[ImageRecord], then: Optional[Callable[[ImageRecord], None]] = None) -> None:
-        """Survey every record not surveyed yet; then(record), if given, right after in the same worker."""
-        queue = TaskQueue(record for record in records if record.survey is None)
+        """Survey every record not surveyed yet; then(record), if given, for every record in the same workers:
+        right after its survey, or at once for one surveyed before (the first image, Run._check_destination)."""
+        queue = TaskQueue(record for record in records if record.survey is None or then is not None)
 
         def work(record: ImageRecord) -> None:
-            self.survey_one(record)
-            self.on_done(record)
+            if record.survey is None:
+                self.survey_one(record)
+                self.on_done(record)
             if then is not None:
                 then(record)
 

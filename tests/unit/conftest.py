@@ -1,7 +1,8 @@
-import importlib
 import subprocess
+import sys
 from pathlib import Path
 
+import plumbum.machines.local  # here, before fp patches subprocess: its import runs `uname -p`
 import pytest
 
 from skomirror.skopeo.command import Capabilities, Skopeo, parse_flags
@@ -17,7 +18,8 @@ def help_text(version: str) -> str:
 @pytest.fixture
 def fake_process(fp, monkeypatch):
     """pytest-subprocess, also for plumbum, which imported subprocess.Popen before the patch."""
-    monkeypatch.setattr(importlib.import_module("plumbum.machines.local"), "Popen", subprocess.Popen)
+    # by sys.modules: plumbum.machines.local as an attribute is the LocalMachine, not the module
+    monkeypatch.setattr(sys.modules["plumbum.machines.local"], "Popen", subprocess.Popen)
     return fp
 
 

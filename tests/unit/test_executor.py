@@ -171,3 +171,21 @@ def test_with_default_flags_an_outage_outlives_the_old_count_and_the_log_names_i
     outages = default_executor.runner.outages
     assert outages.lines[0].startswith("destination dst.example not answering since ")
     assert outages.lines[1].startswith("destination dst.example answering again after ")
+
+
+def test_the_survey_hands_every_record_to_then_and_surveys_only_those_not_surveyed(fake_process, executor, tmp_path):
+    """The first image is surveyed alone before the rest (Run._check_destination): its signature lookup, `then`,
+    still runs in the survey's workers, beside the others', and it is not surveyed twice."""
+    first, *rest = (ImageRecord(planned(f"src.example/a/b:{tag}"), tmp_path / f"{tag}.log") for tag in range(5))
+    for each in (first, *rest):
+        fake_process.register(INSPECT + [f"docker://{each.image.source_spec[len('docker://'):]}"],
+                              stdout=manifest("1"))
+        fake_process.register(INSPECT + [each.image.destination_spec], stdout=manifest("2"))
+    executor.survey_one(first)
+    surveyed_first = first.survey
+    handed, done = [], []
+    executor.on_done = done.append
+    executor.survey_all([first, *rest], then=handed.append)
+    assert sorted(map(id, handed)) == sorted(map(id, [first, *rest]))  # each once, the first included
+    assert first.survey is surveyed_first and sorted(map(id, done)) == sorted(map(id, rest))
+    assert all(record.survey is not None for record in rest)

@@ -68,12 +68,12 @@ def look_up(server, tmp_path, count, entries=()):
     host = f"127.0.0.1:{server.server_address[1]}"
     lookups = SignatureLookups(SkopeoRunner(None, None, None, None, client(entries=entries)))  # no skopeo to call
     surveyed = records(host, tmp_path, count)
-    threads = [threading.Thread(target=lookups, args=(record,)) for record in surveyed[:-1]]
+    threads = [threading.Thread(target=lookups, args=(record,)) for record in surveyed]
     for thread in threads:  # as the survey's workers end, all at once
         thread.start()
     for thread in threads:
         thread.join()
-    return [image.signs for image in lookups.collect(surveyed)]  # the last one looked up here
+    return [image.signs for image in lookups.collect(surveyed)]
 
 
 def heads(seen):

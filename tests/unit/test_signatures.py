@@ -77,7 +77,7 @@ def test_an_unsigned_image_costs_one_http_request_and_no_skopeo(tmp_path):
     assert asked[0] == ("src.io", "unsigned", signature_tag(TOP), False, True, (401, 403, 404))
 
 
-def test_lookups_made_as_each_survey_ends_are_not_repeated_and_come_back_in_plan_order(tmp_path):
+def test_lookups_made_as_each_survey_ends_come_back_in_plan_order_and_collecting_asks_nothing(tmp_path):
     from skomirror.signatures import SignatureLookups
 
     class Runner:
@@ -93,9 +93,9 @@ def test_lookups_made_as_each_survey_ends_are_not_repeated_and_come_back_in_plan
     for each in (a, b, c, failed):
         each.log = tmp_path / "log"
     lookups = SignatureLookups(Runner())
-    for each in (c, b, failed):  # as the survey's workers finish them, in any order; `a` surveyed before
+    for each in (c, b, failed, a):  # as the survey's workers finish them, in any order
         lookups(each)
-    assert len(Runner.asked) == 2
+    assert sorted(Runner.asked) == sorted(f"src.io/{name}:{signature_tag(TOP)}" for name in "abc")  # not the failed
     found = lookups.collect([a, b, c, failed])
     assert [image.source.path for image in found] == ["a", "c"]
-    assert sorted(Runner.asked) == sorted(f"src.io/{name}:{signature_tag(TOP)}" for name in "abc")
+    assert len(Runner.asked) == 3  # collecting asks nothing more
