@@ -168,7 +168,10 @@ def _io_counters(pid: int) -> Optional[Dict[str, int]]:
 
 def io_bytes(pid: int) -> Optional[int]:
     """Bytes the process has read and written so far (rchar + wchar), or None when Linux does not tell."""
-    counters = _io_counters(pid)
+    return _moved(_io_counters(pid))
+
+
+def _moved(counters: Optional[Dict[str, int]]) -> Optional[int]:
     if counters is None or "rchar" not in counters or "wchar" not in counters:
         return None
     return counters["rchar"] + counters["wchar"]
@@ -201,6 +204,7 @@ class ChildProcesses:
         self._live: Set[subprocess.Popen] = set()
         self._progress: Dict[subprocess.Popen, Tuple[Optional[int], float]] = {}  # counter, when it last moved
         self._stalled: Set[subprocess.Popen] = set()
+        self._read: Dict[subprocess.Popen, int] = {}  # rchar at the watchdog's last look: one /proc read a tick
         self.stall_timeout = stall_timeout
         self.unwatchable = False  # set when /proc/<pid>/io cannot be read: stalls then go unnoticed
         self.stopping = threading.Event()
@@ -221,8 +225,9 @@ class ChildProcesses:
             with self._lock:
                 watched = list(self._progress.items())
             for process, (counter, since) in watched:
-                current = io_bytes(process.pid)
-                if current is None:
+                counters = _io_counters(process.pid)
+                current = _moved(counters)
+                if current is None or counters is None:
                     # Gone since the listing (reaped: its /proc entry went with it), or Linux does not tell.
                     if os.path.exists(f"/proc/{process.pid}") or not os.path.exists("/proc/self/io"):
                         self.unwatchable = True
@@ -231,6 +236,7 @@ class ChildProcesses:
                     with self._lock:
                         if process in self._progress:
                             self._progress[process] = (current, now)
+                            self._read[process] = counters["rchar"]
                 elif now - since > self.stall_timeout:
                     with self._lock:  # not once run() has let it go: nothing would take it out of _stalled
                         stalled = process in self._progress and process not in self._stalled
@@ -243,6 +249,8 @@ class ChildProcesses:
         """Bytes read so far by the running child started for `tag` (network and files); None when unknown."""
         with self._lock:
             process = self._by_tag.get(tag)
+            if process in self._read:  # the watchdog read it less than a second ago
+                return self._read[process]
         counters = _io_counters(process.pid) if process is not None else None
         return counters.get("rchar") if counters is not None else None
 
@@ -285,6 +293,7 @@ class ChildProcesses:
                     if self._ids.pop(process, None) is not None:
                         self._changed()
                     self._progress.pop(process, None)
+                    self._read.pop(process, None)
                     if tag is not None and self._by_tag.get(tag) is process:
                         del self._by_tag[tag]
                     stalled = process in self._stalled

@@ -27,6 +27,35 @@ def test_io_counters_are_readable_for_our_own_process():
     assert io_bytes(os.getpid()) is not None
 
 
+def test_byte_progress_of_a_watched_child_reuses_the_watchdogs_read(tmp_path, monkeypatch):
+    """The meter asks every second for each copy; the watchdog has just read /proc: one read a tick, not two."""
+    import threading
+    from skomirror.skopeo import processes
+
+    children = ChildProcesses(stall_timeout=0.2)  # the watchdog looks every 50 ms
+    script = "import sys,time\nfor i in range(30):\n    sys.stdin.read(0); open(sys.executable,'rb').read(4096); time.sleep(0.05)\n"
+    tag = object()
+    worker = threading.Thread(target=children.run, args=([sys.executable, "-c", script], tmp_path / "log", "reader"),
+                              kwargs={"tag": tag})
+    worker.start()
+    try:
+        first = None
+        deadline = time.monotonic() + 5
+        while first is None and time.monotonic() < deadline:
+            first = children.bytes_read(tag)
+            time.sleep(0.05)
+        time.sleep(0.5)
+        reads = []
+        real = processes._io_counters
+        monkeypatch.setattr(processes, "_io_counters", lambda pid: reads.append(pid) or real(pid))
+        later = children.bytes_read(tag)
+        assert first is not None and later is not None and later > first  # it keeps moving with the child
+        assert reads == []  # answered from the watchdog's last look
+    finally:
+        worker.join()
+    assert children.bytes_read(tag) is None  # ended: nothing left over
+
+
 def test_children_that_end_while_being_watched_do_not_turn_stall_detection_off(tmp_path):
     """A child reaped between the watchdog's listing and its read is gone, not unwatchable."""
     from concurrent.futures import ThreadPoolExecutor
