@@ -161,7 +161,7 @@ class Executor:
         done = threading.Event()
 
         def sample() -> None:
-            while not done.wait(1.0):  # each sample reads /proc/<pid>/io of every running copy
+            while not done.wait(1.0):  # each running copy's bytes: the stall watchdog's last read, else /proc
                 value = meter.value()
                 self.byte_samples.append((time.time(), value))
                 show_bytes(value)
