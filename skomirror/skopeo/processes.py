@@ -202,9 +202,9 @@ class ChildProcesses:
                  on_change: Optional[Callable[[List[ProcessId]], None]] = None):
         self._lock = threading.Lock()
         self._live: Set[subprocess.Popen] = set()
-        self._progress: Dict[subprocess.Popen, Tuple[Optional[int], float]] = {}  # counter, when it last moved
+        # counter, when it last moved, and rchar then (the byte meter's answer: one /proc read a tick)
+        self._progress: Dict[subprocess.Popen, Tuple[Optional[int], float, Optional[int]]] = {}
         self._stalled: Set[subprocess.Popen] = set()
-        self._read: Dict[subprocess.Popen, int] = {}  # rchar at the watchdog's last look: one /proc read a tick
         self.stall_timeout = stall_timeout
         self.unwatchable = False  # set when /proc/<pid>/io cannot be read: stalls then go unnoticed
         self.stopping = threading.Event()
@@ -224,10 +224,10 @@ class ChildProcesses:
             now = time.monotonic()
             with self._lock:
                 watched = list(self._progress.items())
-            for process, (counter, since) in watched:
+            for process, (counter, since, _) in watched:
                 counters = _io_counters(process.pid)
                 current = _moved(counters)
-                if current is None or counters is None:
+                if current is None:
                     # Gone since the listing (reaped: its /proc entry went with it), or Linux does not tell.
                     if os.path.exists(f"/proc/{process.pid}") or not os.path.exists("/proc/self/io"):
                         self.unwatchable = True
@@ -235,8 +235,7 @@ class ChildProcesses:
                 if current != counter:
                     with self._lock:
                         if process in self._progress:
-                            self._progress[process] = (current, now)
-                            self._read[process] = counters["rchar"]
+                            self._progress[process] = (current, now, counters["rchar"] if counters else None)
                 elif now - since > self.stall_timeout:
                     with self._lock:  # not once run() has let it go: nothing would take it out of _stalled
                         stalled = process in self._progress and process not in self._stalled
@@ -249,8 +248,9 @@ class ChildProcesses:
         """Bytes read so far by the running child started for `tag` (network and files); None when unknown."""
         with self._lock:
             process = self._by_tag.get(tag)
-            if process in self._read:  # the watchdog read it less than a second ago
-                return self._read[process]
+            watched = self._progress.get(process)  # type: ignore[arg-type]
+            if watched is not None and watched[2] is not None:  # the watchdog read it less than a second ago
+                return watched[2]
         counters = _io_counters(process.pid) if process is not None else None
         return counters.get("rchar") if counters is not None else None
 
@@ -278,7 +278,7 @@ class ChildProcesses:
                 if tag is not None:
                     self._by_tag[tag] = process
                 if self.stall_timeout:
-                    self._progress[process] = (None, time.monotonic())
+                    self._progress[process] = (None, time.monotonic(), None)
                     if self._watchdog is None:
                         self._watchdog = threading.Thread(target=self._watch, name="stall-watchdog", daemon=True)
                         self._watchdog.start()
@@ -293,7 +293,6 @@ class ChildProcesses:
                     if self._ids.pop(process, None) is not None:
                         self._changed()
                     self._progress.pop(process, None)
-                    self._read.pop(process, None)
                     if tag is not None and self._by_tag.get(tag) is process:
                         del self._by_tag[tag]
                     stalled = process in self._stalled

@@ -27,17 +27,25 @@ def test_io_counters_are_readable_for_our_own_process():
     assert io_bytes(os.getpid()) is not None
 
 
-def test_byte_progress_of_a_watched_child_reuses_the_watchdogs_read(tmp_path, monkeypatch):
-    """The meter asks every second for each copy; the watchdog has just read /proc: one read a tick, not two."""
+def _reading_child(children: ChildProcesses, tag: object, tmp_path, seconds: float):
+    """A child started for `tag` in a thread of its own, reading 4 kB every 50 ms for `seconds`."""
     import threading
-    from skomirror.skopeo import processes
 
-    children = ChildProcesses(stall_timeout=0.2)  # the watchdog looks every 50 ms
-    script = "import sys,time\nfor i in range(30):\n    sys.stdin.read(0); open(sys.executable,'rb').read(4096); time.sleep(0.05)\n"
-    tag = object()
+    script = ("import sys,time\n"
+              f"for i in range({int(seconds / 0.05)}):\n    open(sys.executable,'rb').read(4096); time.sleep(0.05)\n")
     worker = threading.Thread(target=children.run, args=([sys.executable, "-c", script], tmp_path / "log", "reader"),
                               kwargs={"tag": tag})
     worker.start()
+    return worker
+
+
+def test_byte_progress_of_a_watched_child_reuses_the_watchdogs_read(tmp_path, monkeypatch):
+    """The meter asks every second for each copy; the watchdog has just read /proc: one read a tick, not two."""
+    from skomirror.skopeo import processes
+
+    children = ChildProcesses(stall_timeout=0.2)  # the watchdog looks every 50 ms
+    tag = object()
+    worker = _reading_child(children, tag, tmp_path, seconds=1.5)
     try:
         first = None
         deadline = time.monotonic() + 5
@@ -54,6 +62,22 @@ def test_byte_progress_of_a_watched_child_reuses_the_watchdogs_read(tmp_path, mo
     finally:
         worker.join()
     assert children.bytes_read(tag) is None  # ended: nothing left over
+
+
+def test_byte_progress_without_a_watchdog_reads_proc_itself(tmp_path):
+    """--stall-timeout 0: no watchdog runs, and the byte bar still moves."""
+    children = ChildProcesses(stall_timeout=None)
+    tag = object()
+    worker = _reading_child(children, tag, tmp_path, seconds=1.0)
+    try:
+        seen = None
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            seen = children.bytes_read(tag)
+            time.sleep(0.05)
+        assert seen
+    finally:
+        worker.join()
 
 
 def test_children_that_end_while_being_watched_do_not_turn_stall_detection_off(tmp_path):
