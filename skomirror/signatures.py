@@ -13,37 +13,23 @@ An unsigned image is counted, never failed. Disk to mirror finds the
 signatures in the shipment (`signs` in images.json) and looks nothing up.
 
 Most images are unsigned, and a HEAD answered 404 per image was most of a
-no-op rerun. So each source repository's tags are listed once per run
-(`tags/list?n=1000`, by the first lookup in it; the others wait for it): a
-signature tag absent from a complete list is unsigned with no request, one in
-it is HEADed for its digest. The distribution API pages a tag list with `n`
-and `last` and announces a further page with a `Link: <...>; rel="next"`
-header; quay.io serves at most 100 tags a page whatever `n` asks and sends
-that Link (its big repositories, ocp-v4.0-art-dev, are never whole in one
-page); distribution 2.8 ignores `n` and sends every tag. A list is used only
-without that Link and with fewer than `n` tags; one of exactly a common page
-size (100, 200...) only once the tags after its last are none, so a registry
-cutting a page without a Link cannot hide a signature. A Link, a refusal (401,
-403, 404 NAME_UNKNOWN), a timeout or mirrors in registries.conf mean a HEAD
-per image in that repository, as before: one request more at worst (two for a
-page-sized list), no failure.
+no-op rerun. So each source repository's tags are listed once per run (by
+the first lookup in it; the others wait for it): a signature tag absent from
+a complete list is unsigned with no request, one in it is HEADed for its
+digest. When a list counts as complete: skomirror.registry.tags.
 """
 
-import threading
-from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 from skomirror.collectors.types import CollectedImage
 from skomirror.imageref import ImageRef
 from skomirror.naming import digest_tag
 from skomirror.records import ImageRecord, Status
-from skomirror.registry.client import RegistryClient, Unsupported
+from skomirror.registry.tags import RepositoryTags
 from skomirror.skopeo.processes import Stopped, note
 from skomirror.skopeo.retry import SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.store import Store
-
-TAG_PAGE = 1000  # tags asked for in a source repository's one listing
-PAGE_CAPS = frozenset((10, 20, 25, 50, 100, 200, 250, 500))  # page sizes registries cut lists at (quay.io: 100)
 
 
 def signature_tag(digest: str) -> str:
@@ -72,80 +58,19 @@ def signature_image(record: ImageRecord, signed: str, digest: str) -> CollectedI
                           signs=signed)
 
 
-class _Listing:
-    def __init__(self):
-        self.ready = threading.Event()
-        self.tags: Optional[FrozenSet[str]] = None  # None: no complete list, each tag is asked for
-
-
-class SourceTags:
-    """Each source repository's tags, listed once per run by the first lookup in it while the others wait."""
-
-    def __init__(self, client: Optional[RegistryClient]):
-        self.client = client
-        self._lock = threading.Lock()
-        self._listings: Dict[Tuple[str, str], _Listing] = {}
-
-    def lacks(self, source: ImageRef, tag: str, log) -> bool:
-        """Whether `source`'s repository surely has no `tag`: its complete tag list, read in this run, lacks it."""
-        if self.client is None:
-            return False
-        key = (source.registry, source.path)
-        with self._lock:
-            listing = self._listings.get(key)
-            first = listing is None
-            if first:
-                listing = self._listings[key] = _Listing()
-        if first:
-            try:
-                listing.tags = self._read(source, log)
-            finally:
-                listing.ready.set()
-        else:
-            listing.ready.wait()
-        return listing.tags is not None and tag not in listing.tags
-
-    def _read(self, source: ImageRef, log) -> Optional[FrozenSet[str]]:
-        what = f"tag list of {source.repository}"
-        try:
-            tags = self.client.tag_page(source.registry, source.path, TAG_PAGE, lambda line: note(log, line))
-        except Unsupported as exc:
-            note(log, f"{what}: {exc}; each signature tag in it is asked for")
-            return None
-        if tags is None:
-            note(log, f"{what}: more than one page; each signature tag in it is asked for")
-            return None
-        if len(tags) in PAGE_CAPS and not self._nothing_after(source, tags, log):
-            note(log, f"{what}: {len(tags)} tags, perhaps a page cut short; each signature tag in it is asked for")
-            return None
-        note(log, f"{what}: {len(tags)} tags; a signature tag not among them is unsigned, with no request")
-        return frozenset(tags)
-
-    def _nothing_after(self, source: ImageRef, tags: List[str], log) -> bool:
-        """A list of exactly a common page size may be a page cut short without a Link: asked for the tags after
-        its last, a registry that pages answers none (whole) or more (cut); one that ignores `last` (distribution
-        2.8) answers the same list, which it sends whole."""
-        try:
-            after = self.client.tag_page(source.registry, source.path, TAG_PAGE, lambda line: note(log, line),
-                                         last=max(tags))
-        except Unsupported:
-            return False
-        return after is not None and (not after or set(after) == set(tags))
-
-
-def _lookup(record: ImageRecord, runner: SkopeoRunner, tags: SourceTags) -> List[CollectedImage]:
+def _lookup(record: ImageRecord, runner: SkopeoRunner, tags: RepositoryTags) -> List[CollectedImage]:
     found = []
     for signed in signed_digests(record):
         tag = signature_tag(signed)
         reference = f"{record.image.source.repository}:{tag}"
-        if tags.lacks(record.image.source, tag, record.log):
+        source = record.image.source
+        if tags.lacks(source.registry, source.path, tag, lambda line: note(record.log, line)):
             note(record.log, f"signature of {reference}: not in the tag list, unsigned")
             continue
         try:
             digest = runner.signature_digest(reference, record.log)
         except (SkopeoFailed, Stopped) as failed:  # counted as unsigned: a signature is never worth a failure
-            with open(record.log, "a") as log:
-                log.write(f"=== signature lookup {reference} failed: {failed}; counted as unsigned\n")
+            note(record.log, f"signature lookup {reference} failed: {failed}; counted as unsigned")
             continue
         if digest is not None:
             found.append(signature_image(record, signed, digest))
@@ -163,7 +88,7 @@ class SignatureLookups:
 
     def __init__(self, runner: SkopeoRunner):
         self.runner = runner
-        self.tags = SourceTags(runner.client)
+        self.tags = RepositoryTags(runner.client)
         self._found: Dict[int, List[CollectedImage]] = {}  # id(record) -> its signatures; one key per thread
 
     def __call__(self, record: ImageRecord) -> None:

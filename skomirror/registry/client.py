@@ -42,7 +42,6 @@ READ_TIMEOUT = 60.0  # seconds of silence while an answer comes: a large manifes
 UNREACHABLE_FOR = 60.0  # a host that answered on no scheme is not asked again for this long
 LEARNED = "used for the rest of the run"  # ends the log note of a scheme learned the slow way
 _CHALLENGE = re.compile(r'(\w+)="([^"]*)"')
-_NEXT = re.compile(r';\s*rel="?next"?', re.IGNORECASE)  # a Link header to a further page of a list
 _DOCKER_HUB = ("docker.io", "registry-1.docker.io")  # the name in references, the host skopeo dials
 
 Note = Callable[[str], None]
@@ -107,6 +106,15 @@ def _timed(base):
 
 
 _HTTP, _HTTPS = _timed(http.client.HTTPConnection), _timed(http.client.HTTPSConnection)
+
+
+def first_error(body: bytes) -> Optional[dict]:
+    """The first entry of a registry's JSON error body (`{"errors": [...]}`), None when it is no such body."""
+    try:
+        error = (json.loads(body).get("errors") or [{}])[0]
+    except (ValueError, AttributeError, TypeError, IndexError, KeyError):
+        return None
+    return error if isinstance(error, dict) else None
 
 
 def _describe(exc: BaseException) -> str:
@@ -352,11 +360,10 @@ class RegistryClient:
                                              {"Content-Type": media_type}, _silent, body, actions="pull,push")
         if status in (200, 201):
             return status, ""
-        try:
-            errors = json.loads(answer).get("errors") or [{}]
-            return status, f"{errors[0].get('code', '')}: {errors[0].get('message', '')}".strip(": ")
-        except (ValueError, AttributeError, TypeError, IndexError):
+        error = first_error(answer)
+        if error is None:
             return status, answer[:200].decode(errors="replace")
+        return status, f"{error.get('code', '')}: {error.get('message', '')}".strip(": ")
 
     # --- what the destination holds ---
 
@@ -368,28 +375,13 @@ class RegistryClient:
         """Whether the destination repository holds the blob, so that skopeo will skip it."""
         return self._present(registry, repository, "HEAD", f"/v2/{repository}/blobs/{digest}")
 
-    # --- what a source holds ---
+    # --- what a repository lists ---
 
-    def tag_page(self, registry: str, repository: str, page: int, note: Note = _silent,
-                 last: str = "") -> Optional[List[str]]:
-        """The source repository's tags when one page of `page` holds them all (no Link rel="next" and fewer
-        than `page` tags), else None; `last`: only the tags after it. Raises Unsupported when the list cannot be
-        read or may be elsewhere."""
-        places = self._places(registry, repository, False, False)
-        if len(places) != 1:  # a tag is looked for in the mirrors first: one host's list is not the answer
+    def tag_list(self, registry: str, repository: str, query: str, on_destination: bool,
+                 note: Note = _silent) -> Tuple[int, Mapping[str, str], bytes]:
+        """GET the repository's `tags/list?query` (status, headers, body); its meaning: skomirror.registry.tags.
+        Raises Unsupported where one host's list is not the answer (mirrors in registries.conf)."""
+        places = self._places(registry, repository, False, on_destination)
+        if len(places) != 1:  # a tag is looked for in the mirrors first
             raise Unsupported(f"{registry}/{repository} has mirrors in registries.conf")
-        place = places[0]
-        after = f"&last={urllib.parse.quote(last, safe='')}" if last else ""
-        status, headers, body = self._authorized(place, "GET", f"/v2/{place.repository}/tags/list?n={page}{after}",
-                                                 {}, note)
-        if status != 200:
-            raise Unsupported(f"{place.registry}/{place.repository}: HTTP {status} for its tag list")
-        try:
-            tags = json.loads(body).get("tags") or []
-        except (ValueError, AttributeError):
-            raise Unsupported(f"{place.registry}/{place.repository}: the tag list is no JSON object") from None
-        if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
-            raise Unsupported(f"{place.registry}/{place.repository}: the tag list holds no list of names")
-        if _NEXT.search(headers.get("link", "")) or len(tags) >= page:
-            return None
-        return tags
+        return self._authorized(places[0], "GET", f"/v2/{places[0].repository}/tags/list?{query}", {}, note)

@@ -21,6 +21,39 @@ MANIFEST = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.
 INSECURE = RegistryAccess(tls_verify=False)
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A stub registry's handler: no access log on stderr, and `reply` for a whole answer (no body to a HEAD)."""
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, headers=()):
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command == "GET":
+            self.wfile.write(body)
+
+
+class RecordingHandler(QuietHandler):
+    """Answers the ping itself and records every other request in `seen` ("GET /v2/..."), then `answer`s it."""
+
+    seen: list
+
+    def answer(self):
+        raise NotImplementedError
+
+    def do_GET(self):
+        if self.path == "/v2/":
+            return self.reply(200, b"{}")
+        self.seen.append(f"{self.command} {self.path}")
+        self.answer()
+
+    do_HEAD = do_GET
+
+
 def serve(handler):
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -3,15 +3,14 @@
 import hashlib
 import json
 import threading
-from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 
 from skomirror.records import ImageRecord, Survey
 from skomirror.registry.registries_conf import Endpoint, RegistryEntry
-from skomirror.signatures import TAG_PAGE, SignatureLookups, signature_tag
+from skomirror.registry.tags import TAG_PAGE
+from skomirror.signatures import SignatureLookups, signature_tag
 from skomirror.skopeo.runner import SkopeoRunner
 from tests.unit.conftest import planned
-from tests.unit.test_registry_client import client, serve
+from tests.unit.test_registry_client import RecordingHandler, client, serve
 
 SIGNATURE = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","layers":[]}'
 DIGESTS = ["sha256:" + f"{index:x}" * 64 for index in range(1, 7)]
@@ -21,23 +20,8 @@ def source_registry(tags, status=200, link=None, seen=None, delay=None, after=No
     """/v2/apps/x answering its tag list as told (a `delay` Event holds it back) and HEADs of `tags`;
     `after`: what it answers when asked for the tags after a `last` (None: it ignores `last`)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-        def reply(self, status, body, headers=()):
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            if self.command == "GET":
-                self.wfile.write(body)
-
-        def do_GET(self):
-            if self.path == "/v2/":
-                return self.reply(200, b"{}")
-            seen.append(f"{self.command} {self.path}")
+    class Handler(RecordingHandler):
+        def answer(self):
             if "/tags/list" in self.path:
                 if delay is not None:
                     delay.wait(5)
@@ -50,8 +34,7 @@ def source_registry(tags, status=200, link=None, seen=None, delay=None, after=No
                                   [("Docker-Content-Digest", "sha256:" + hashlib.sha256(SIGNATURE).hexdigest())])
             self.reply(404, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}')
 
-        do_HEAD = do_GET
-
+    Handler.seen = seen
     return serve(Handler)
 
 
