@@ -15,6 +15,7 @@ from skomirror.skopeo.failures import OVERLOADED, RATE_LIMITED
 from skomirror.execution.limiter import RegistryLimiter
 from skomirror.planned import PlannedImage
 from skomirror.registry.present import PresentBlobs
+from skomirror.registry.tags import DestinationTags
 from skomirror.skopeo.outages import Watch
 from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import RetryPolicy, SkopeoFailed
@@ -61,6 +62,7 @@ class Executor:
         self.target = target
         self.trusted = trusted or {}
         self.known_sources: Dict[str, ImageFacts] = {}  # destination -> source facts read before the survey
+        self.destination_tags: Optional[DestinationTags] = None  # read by the surveys, dropped by copy_all
         self.limiter = limiter or RegistryLimiter(parallel_images)
         self.parallel_images = parallel_images
         self.on_done = on_done
@@ -89,7 +91,8 @@ class Executor:
     def survey_one(self, record: ImageRecord, retry: Optional[RetryPolicy] = None) -> None:
         started = time.monotonic()
         try:
-            surveyor = Surveyor(self.runner, self.target, retry, self.trusted, self.known_sources)
+            surveyor = Surveyor(self.runner, self.target, retry, self.trusted, self.known_sources,
+                                self.destination_tags)
             record.survey = surveyor.survey(record.image, record.log)
         except Stopped:
             record.survey = Survey(failure=Failure(FailureKind.INTERRUPTED, "interrupted", ""))
@@ -103,6 +106,10 @@ class Executor:
         """Survey every record not surveyed yet; then(record), if given, for every record in the same workers:
         right after its survey, or at once for one surveyed before (the first image, Run._check_destination)."""
         queue = TaskQueue(record for record in records if record.survey is None or then is not None)
+        if self.target.store is None:  # a registry: its tag lists stand until copies start (see copy_all)
+            if self.destination_tags is None:
+                self.destination_tags = DestinationTags(self.runner.client)
+            self.destination_tags.expect(record.image.destination_spec for record in records if record.survey is None)
 
         def work(record: ImageRecord) -> None:
             if record.survey is None:
@@ -142,6 +149,7 @@ class Executor:
                  present: Optional[PresentBlobs] = None) -> None:
         """meter (a ByteMeter) and show_bytes: byte progress, sampled once a second while copies run;
         present: what blobs_present found."""
+        self.destination_tags = None  # what the copies write, the lists read before them would call absent
         limiter = self.limiter
         scheduler = BlobScheduler(records, lambda r: r.image.destination_repository, lambda r: r.blobs,
                                   present=present,

@@ -1,7 +1,8 @@
 """A repository's tags, listed once per run instead of asking for each tag.
 
 Used where most answers are "not there": the source's cosign signature tags
-(most images are unsigned; see skomirror.signatures). A tag absent from a complete list
+(most images are unsigned; see skomirror.signatures) and the destination's
+tags on a first run (see DestinationTags). A tag absent from a complete list
 is absent with no request; one in it is still asked for, for its digest.
 
 The distribution API pages a tag list with `n` and `last` and announces a
@@ -21,12 +22,14 @@ import json
 import re
 import threading
 import urllib.parse
-from typing import Callable, Dict, FrozenSet, List, Optional, Tuple
+from typing import Callable, Dict, FrozenSet, Iterable, List, Optional, Tuple
 
+from skomirror.imageref import ImageRef
 from skomirror.registry.client import RegistryClient, Unsupported, first_error
 
 TAG_PAGE = 1000  # tags asked for in a repository's one listing
 PAGE_CAPS = frozenset((10, 20, 25, 50, 100, 200, 250, 500))  # page sizes registries cut lists at (quay.io: 100)
+LISTED_FROM = 4  # images into one destination repository from which it is listed: 3 HEADs saved cold, 1 request more warm
 _NEXT = re.compile(r';\s*rel="?next"?', re.IGNORECASE)  # a Link header to a further page of a list
 
 Note = Callable[[str], None]
@@ -117,3 +120,30 @@ class RepositoryTags:
         except Unsupported:
             return False
         return after is not None and (not after or set(after) == set(tags))
+
+
+class DestinationTags:
+    """The destination's tag lists for one survey, before any copy of the run changes them.
+
+    On a first run most destination tags are absent and a HEAD per image answers 404; a repository receiving
+    LISTED_FROM images or more is listed once instead (a repository not yet created answers NAME_UNKNOWN: no
+    tags), and a tag absent from its list costs no request. A present tag is still asked for its digest, so a
+    no-op rerun pays one request more per such repository. A smaller repository is asked a HEAD per image, as
+    before. Drop the lists once copies start: they would say absent what was just copied."""
+
+    def __init__(self, client: Optional[RegistryClient]):
+        self.tags = RepositoryTags(client, on_destination=True, looked_for="destination tag", absent="absent")
+        self._counts: Dict[str, int] = {}
+
+    def expect(self, destinations: Iterable[str]) -> None:
+        """The destinations (docker://... specs) the survey will ask about; counted per repository."""
+        for spec in destinations:
+            repository = ImageRef.parse(spec).repository
+            self._counts[repository] = self._counts.get(repository, 0) + 1
+
+    def lacks(self, destination: str, note: Note) -> bool:
+        """Whether the destination surely has nothing under this spec's tag (always False for a digest)."""
+        reference = ImageRef.parse(destination)
+        if reference.digest or not reference.tag or self._counts.get(reference.repository, 0) < LISTED_FROM:
+            return False
+        return self.tags.lacks(reference.registry, reference.path, reference.tag, note)
