@@ -29,7 +29,7 @@ from skomirror.registry.client import RegistryClient, Unsupported, first_error
 
 TAG_PAGE = 1000  # tags asked for in a repository's one listing
 PAGE_CAPS = frozenset((10, 20, 25, 50, 100, 200, 250, 500))  # page sizes registries cut lists at (quay.io: 100)
-LISTED_FROM = 4  # images into one destination repository from which it is listed: 3 HEADs saved cold, 1 request more warm
+LISTED_FROM = 4  # images into a destination repository from which it is listed: 3 HEADs saved cold, 1 more warm
 _NEXT = re.compile(r';\s*rel="?next"?', re.IGNORECASE)  # a Link header to a further page of a list
 
 Note = Callable[[str], None]
