@@ -11,6 +11,8 @@
   scripts/bench.py timeline [--profile release] [--variant "OPTIONS"]... [--rounds N] [--out PREFIX]
       cold skomirror runs with every copy's start, first byte, last byte and exit, the link and the CPU of
       each rig process: where the seconds go
+  scripts/bench.py survey [--profile release] [--variant "OPTIONS"]... [--rounds 3]
+      a first run's survey alone (--dry-run into an empty destination), with the destination's requests
   scripts/bench.py rerun [--profile release] [--rounds 3] [--cprofile FILE]
       a cold skomirror run, then no-op reruns with their stages timed (and the last one profiled)
   scripts/bench.py parallel-images [--profile quick|default] [--values 1,2,4,8,12,16] [--write]
@@ -28,6 +30,7 @@ import json
 import os
 import platform
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -169,6 +172,7 @@ def isolated_env(scratch: Path) -> Dict[str, str]:
 # Runs the CLI in-process so its own CPU and memory can be told apart from its skopeo children's;
 # with SKOMIRROR_BENCH_TIMELINE set, scripts/bench_timeline.py records every child and stage too.
 MEASURED = ("import json, os, resource, sys, time\n"
+            "sys.path.remove('')  # -c puts the current directory first: PYTHONPATH says which skomirror is measured\n"
             "timeline = os.environ.get('SKOMIRROR_BENCH_TIMELINE')\n"
             "if timeline:\n"
             f"    sys.path.insert(0, {str(PROJECT / 'scripts')!r})\n"
@@ -427,6 +431,47 @@ def bench_parallel_images(profile_name: str, values: List[int]) -> dict:
             "link_limit_s": round(bench.link_limit, 1), "rows": rows}
 
 
+def split_variant(extra: List[str]) -> Tuple[Dict[str, str], List[str]]:
+    """A variant's words: NAME=VALUE for skomirror's environment, the rest its options."""
+    settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
+    return settings, [word for word in extra if "=" not in word or word.startswith("-")]
+
+
+def destination_requests(destination: Registry, since: int) -> Dict[str, int]:
+    """What the destination registry was asked since byte `since` of its log, counted by kind."""
+    found = re.findall(r'"(GET|HEAD|PUT|POST|PATCH) /v2/\S*?/(manifests|tags/list|blobs)',
+                       destination.log_path.read_text()[since:])
+    counts: Dict[str, int] = {}
+    for method, kind in found:
+        counts[f"{method} {kind}"] = counts.get(f"{method} {kind}", 0) + 1
+    return counts
+
+
+def bench_survey(profile_name: str, variants: List[List[str]], rounds: int) -> None:
+    """The survey of a first run alone: `--dry-run` into an empty destination, one per variant and round, side
+    by side on one seeded source; the destination's requests counted from its access log."""
+    with seeded_bench(profile_name) as bench:
+        for round_number in range(rounds):
+            for number, extra in enumerate(variants):
+                name = f"{round_number}-{number}"
+                with bench.fresh_destination(f"survey-{name}") as destination:
+                    record_path = bench.scratch / f"survey-{name}.json"
+                    settings, options = split_variant(extra)
+                    env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
+                    since = len(destination.log_path.read_text())
+                    measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), "--dry-run",
+                                                   *options, str(bench.isc), f"docker://{destination.host}/mirror"],
+                                                  env)
+                    requests = destination_requests(destination, since)
+                stages = json.loads(record_path.read_text())["stages"]
+                survey = stages.get("survey", [0.0, 0.0])
+                print(f"--- {' '.join(extra) or '(defaults)'} (round {round_number + 1}): "
+                      f"whole {measured['whole']:.2f} s, in main() {measured['seconds']:.2f} s, "
+                      f"survey {survey[-1] - survey[0]:.2f} s, own CPU "
+                      f"{measured['cpu_self']:.2f} s; destination asked: "
+                      + ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items())), flush=True)
+
+
 def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Optional[Path], rounds: int) -> List[dict]:
     """Cold skomirror runs with every child and stage timed (scripts/bench_timeline.py), one per variant
     (more skomirror options) and round, side by side on one seeded source."""
@@ -451,8 +496,7 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
                     sampler.start()
                     cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
                                                      "destination registry": destination.process.pid})
-                    settings = dict(word.split("=", 1) for word in extra if "=" in word and not word.startswith("-"))
-                    options = [word for word in extra if "=" not in word or word.startswith("-")]
+                    settings, options = split_variant(extra)
                     env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
                     measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *options,
                                                    str(bench.isc), f"docker://{destination.host}/mirror"], env)
@@ -627,10 +671,14 @@ def replace_section(path: Path, heading: str, text: str) -> None:
     path.write_text(updated)
 
 
-def compile_bytecode() -> None:
+def compile_bytecode(variants: List[str]) -> None:
     """skomirror's modules compiled once, as pip compiles an installed package: with PYTHONDONTWRITEBYTECODE set
-    (as on the CI machines) every run would otherwise compile each module it imports again."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(PROJECT / "skomirror")], check=True,
+    (as on the CI machines) every run would otherwise compile each module it imports again. So are those of a
+    variant's PYTHONPATH (another tree of skomirror measured beside this one)."""
+    trees = [PROJECT / "skomirror"] + [Path(entry) / "skomirror" for variant in variants
+                                       for entry in split_variant(variant.split())[0].get("PYTHONPATH", "").split(":")
+                                       if entry and (Path(entry) / "skomirror").is_dir()]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *map(str, trees)], check=True,
                    stdout=subprocess.DEVNULL)
 
 
@@ -653,6 +701,10 @@ def main() -> None:
                           help="more skomirror run options (and NAME=VALUE for its environment), as one string; "
                                "repeat to compare several")
     timeline.add_argument("--rounds", type=int, default=1)
+    survey = sub.add_parser("survey", help="a first run's survey alone (--dry-run into an empty destination)")
+    survey.add_argument("--profile", choices=sorted(PROFILES), default="release")
+    survey.add_argument("--variant", action="append", default=[], help="as for timeline")
+    survey.add_argument("--rounds", type=int, default=3)
     rerun = sub.add_parser("rerun", help="a cold skomirror run, then no-op reruns with their stages timed")
     rerun.add_argument("--profile", choices=sorted(PROFILES), default="release")
     rerun.add_argument("--rounds", type=int, default=3)
@@ -661,12 +713,15 @@ def main() -> None:
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
     args = parser.parse_args()
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
-    compile_bytecode()
+    compile_bytecode(getattr(args, "variant", []))
     if args.benchmark == "plan-scale":
         print(plan_scale_markdown(bench_plan_scale([int(v) for v in args.images.split(",")]), command))
         return
     if args.benchmark == "rerun":
         bench_rerun(args.profile, args.rounds, args.cprofile)
+        return
+    if args.benchmark == "survey":
+        bench_survey(args.profile, [v.split() for v in args.variant] or [[]], args.rounds)
         return
     if args.benchmark == "timeline":
         bench_timeline_run(args.profile, [v.split() for v in args.variant] or [[]], args.out, args.rounds)
