@@ -447,29 +447,50 @@ def destination_requests(destination: Registry, since: int) -> Dict[str, int]:
     return counts
 
 
+@dataclass
+class VariantRun:
+    """One variant's run in one round: its own empty destination, record file, workspace and environment."""
+    round: int
+    name: str  # <round>-<variant's number>
+    variant: List[str]
+    destination: Registry
+    record: Path
+    workspace: Path
+    env: Dict[str, str]
+    options: List[str]  # the variant's skomirror options
+
+    @property
+    def label(self) -> str:
+        return " ".join(self.variant) or "(defaults)"
+
+
+def variant_runs(bench: Bench, variants: List[List[str]], rounds: int, kind: str) -> Iterator[VariantRun]:
+    """Every variant in every round in turn, each with a fresh destination, open while the caller uses it."""
+    for round_number in range(rounds):
+        for number, extra in enumerate(variants):
+            name = f"{round_number}-{number}"
+            with bench.fresh_destination(f"{kind}-{name}") as destination:
+                record = bench.scratch / f"{kind}-{name}.json"
+                settings, options = split_variant(extra)
+                env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record), **settings)
+                yield VariantRun(round_number, name, extra, destination, record, bench.scratch / f"ws-{name}", env,
+                                 options)
+
+
 def bench_survey(profile_name: str, variants: List[List[str]], rounds: int) -> None:
     """The survey of a first run alone: `--dry-run` into an empty destination, one per variant and round, side
     by side on one seeded source; the destination's requests counted from its access log."""
     with seeded_bench(profile_name) as bench:
-        for round_number in range(rounds):
-            for number, extra in enumerate(variants):
-                name = f"{round_number}-{number}"
-                with bench.fresh_destination(f"survey-{name}") as destination:
-                    record_path = bench.scratch / f"survey-{name}.json"
-                    settings, options = split_variant(extra)
-                    env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
-                    since = len(destination.log_path.read_text())
-                    measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), "--dry-run",
-                                                   *options, str(bench.isc), f"docker://{destination.host}/mirror"],
-                                                  env)
-                    requests = destination_requests(destination, since)
-                stages = json.loads(record_path.read_text())["stages"]
-                survey = stages.get("survey", [0.0, 0.0])
-                print(f"--- {' '.join(extra) or '(defaults)'} (round {round_number + 1}): "
-                      f"whole {measured['whole']:.2f} s, in main() {measured['seconds']:.2f} s, "
-                      f"survey {survey[-1] - survey[0]:.2f} s, own CPU "
-                      f"{measured['cpu_self']:.2f} s; destination asked: "
-                      + ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items())), flush=True)
+        for run in variant_runs(bench, variants, rounds, "survey"):
+            since = len(run.destination.log_path.read_text())
+            measured = measured_skomirror(["--workspace", str(run.workspace), "--dry-run", *run.options,
+                                           str(bench.isc), f"docker://{run.destination.host}/mirror"], run.env)
+            requests = destination_requests(run.destination, since)
+            survey = json.loads(run.record.read_text())["stages"].get("survey", [0.0, 0.0])
+            print(f"--- {run.label} (round {run.round + 1}): whole {measured['whole']:.2f} s, in main() "
+                  f"{measured['seconds']:.2f} s, survey {survey[-1] - survey[0]:.2f} s, own CPU "
+                  f"{measured['cpu_self']:.2f} s; destination asked: "
+                  + ", ".join(f"{kind} {count}" for kind, count in sorted(requests.items())), flush=True)
 
 
 def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Optional[Path], rounds: int) -> List[dict]:
@@ -479,50 +500,45 @@ def bench_timeline_run(profile_name: str, variants: List[List[str]], out: Option
     import bench_timeline
     results = []
     with seeded_bench(profile_name) as bench:
-        for round_number in range(rounds):
-            for number, extra in enumerate(variants):
-                name = f"{round_number}-{number}"
-                with bench.fresh_destination(f"timeline-{name}") as destination:
-                    record_path = bench.scratch / f"timeline-{name}.json"
-                    link: List[Tuple[float, int]] = []
-                    done = threading.Event()
+        for run in variant_runs(bench, variants, rounds, "timeline"):
+            destination = run.destination
+            link: List[Tuple[float, int]] = []
+            done = threading.Event()
 
-                    def sample_link() -> None:
-                        while not done.is_set():
-                            link.append((time.time(), bench.proxy.counters.bytes_down))
-                            done.wait(0.05)
+            def sample_link() -> None:
+                while not done.is_set():
+                    link.append((time.time(), bench.proxy.counters.bytes_down))
+                    done.wait(0.05)
 
-                    sampler = threading.Thread(target=sample_link, daemon=True)
-                    sampler.start()
-                    cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
-                                                     "destination registry": destination.process.pid})
-                    settings, options = split_variant(extra)
-                    env = dict(isolated_env(bench.scratch), SKOMIRROR_BENCH_TIMELINE=str(record_path), **settings)
-                    measured = measured_skomirror(["--workspace", str(bench.scratch / f"ws-{name}"), *options,
-                                                   str(bench.isc), f"docker://{destination.host}/mirror"], env)
-                    finished = time.time()
-                    done.set()
-                    sampler.join()
-                    cpu_split = cpu.split(measured)
-                    record = json.loads(record_path.read_text())
-                    pulled = bench.proxy.counters.bytes_down
-                    missing = count_missing(destination, mapping_pairs(bench.scratch / f"ws-{name}"))
-                if out:
-                    Path(f"{out}.{name}.json").write_text(json.dumps({"record": record, "link": link,
-                                                                     "measured": measured, "variant": extra}))
-                result = bench_timeline.summary(record, link, WAN["total_rate"], finished)
-                result.update(variant=" ".join(extra) or "(defaults)", link_limit=bench.link_limit,
-                              x_link_limit=measured["seconds"] / bench.link_limit, pulled_x_unique=pulled / bench.unique,
-                              missing=missing, measured=measured, cpu=cpu_split)
-                results.append(result)
-                print(f"--- {result['variant']} (round {round_number + 1}): {measured['seconds']:.1f} s = "
-                      f"{result['x_link_limit']:.2f} x link limit ({bench.link_limit:.1f} s, "
-                      f"{len(bench.images.references)} images, {bench.unique / MB:.0f} MB unique); pulled "
-                      f"{result['pulled_x_unique']:.2f} x unique; {missing} missing; own CPU "
-                      f"{measured['cpu_self']:.1f} s, children {measured['cpu_children']:.1f} s", flush=True)
-                print("    CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu_split.items()), flush=True)
-                for line in bench_timeline.describe(result):
-                    print("    " + line, flush=True)
+            sampler = threading.Thread(target=sample_link, daemon=True)
+            sampler.start()
+            cpu = bench_timeline.CpuAccount({"source registry": bench.source.process.pid,
+                                             "destination registry": destination.process.pid})
+            measured = measured_skomirror(["--workspace", str(run.workspace), *run.options,
+                                           str(bench.isc), f"docker://{destination.host}/mirror"], run.env)
+            finished = time.time()
+            done.set()
+            sampler.join()
+            cpu_split = cpu.split(measured)
+            record = json.loads(run.record.read_text())
+            pulled = bench.proxy.counters.bytes_down
+            missing = count_missing(destination, mapping_pairs(run.workspace))
+            if out:
+                Path(f"{out}.{run.name}.json").write_text(json.dumps(
+                    {"record": record, "link": link, "measured": measured, "variant": run.variant}))
+            result = bench_timeline.summary(record, link, WAN["total_rate"], finished)
+            result.update(variant=run.label, link_limit=bench.link_limit,
+                          x_link_limit=measured["seconds"] / bench.link_limit, pulled_x_unique=pulled / bench.unique,
+                          missing=missing, measured=measured, cpu=cpu_split)
+            results.append(result)
+            print(f"--- {result['variant']} (round {run.round + 1}): {measured['seconds']:.1f} s = "
+                  f"{result['x_link_limit']:.2f} x link limit ({bench.link_limit:.1f} s, "
+                  f"{len(bench.images.references)} images, {bench.unique / MB:.0f} MB unique); pulled "
+                  f"{result['pulled_x_unique']:.2f} x unique; {missing} missing; own CPU "
+                  f"{measured['cpu_self']:.1f} s, children {measured['cpu_children']:.1f} s", flush=True)
+            print("    CPU seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in cpu_split.items()), flush=True)
+            for line in bench_timeline.describe(result):
+                print("    " + line, flush=True)
     return results
 
 
