@@ -42,7 +42,7 @@ def _signatures(runs: List[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
 
 
 def results_document(joined: Joined) -> Dict[str, Any]:
-    from skomirror.commands.merge_reading import common, join, mirrored_images, read_shard
+    from skomirror.commands.merge_reading import common
     runs = [shard.results["run"] for shard in joined.shards]
     images = joined.planned + joined.added
     destinations = [run.get("destination") for run in runs]
@@ -83,7 +83,7 @@ def errors_text(images: List[Dict[str, Any]]) -> str:
 
 
 def _write_cluster_resources(joined: Joined, workspace: Workspace, say) -> None:
-    from skomirror.commands.merge_reading import common, join, mirrored_images, read_shard
+    from skomirror.commands.merge_reading import common, mirrored_images
     resources = [shard.shard.get("clusterResources") for shard in joined.shards]
     if any(not isinstance(resource, dict) for resource in resources):
         return  # mirror to disk, or dry runs: an unsharded run writes none either
@@ -117,7 +117,7 @@ def exit_code(joined: Joined) -> int:
 
 
 def merge(workspaces: List[Path], out: Path, shipments: Optional[Path], say) -> int:
-    from skomirror.commands.merge_reading import common, join, mirrored_images, read_shard
+    from skomirror.commands.merge_reading import join, read_shard
     target = Workspace(out)
     places = [Place(target.root, f"workspace {target.root}", "give another --workspace")]
     places += [Place(path.absolute(), f"shard workspace {path.absolute()}", "wait for that shard to end")

@@ -10,7 +10,6 @@ import hashlib
 import json
 import shutil
 import sys
-from pathlib import Path
 
 import pytest
 

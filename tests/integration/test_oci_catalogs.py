@@ -98,8 +98,8 @@ def test_a_whole_oci_catalog_is_copied_unchanged_under_its_target_catalog(tmp_pa
     layout = tmp_path / "full"
     digest = catalog_layout(seeded.reference, layout, "v2")
     config = tmp_path / "isc.yaml"
-    config.write_text(f"kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
-                      f"  operators:\n  - catalog: oci://full\n    full: true\n    targetCatalog: ops/solo-index\n")
+    config.write_text("kind: ImageSetConfiguration\napiVersion: mirror.openshift.io/v2alpha1\nmirror:\n"
+                      "  operators:\n  - catalog: oci://full\n    full: true\n    targetCatalog: ops/solo-index\n")
     result = skomirror(str(config), f"docker://{destination.host}", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert destination.manifest_digest("ops/solo-index", "latest") == digest  # not rebuilt

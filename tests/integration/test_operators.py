@@ -1,6 +1,5 @@
 """Operator catalogs end to end: a generated catalog in a real registry, filtered, mirrored and rebuilt."""
 
-import json
 import subprocess
 
 import yaml

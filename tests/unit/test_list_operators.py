@@ -1,7 +1,6 @@
 """`skomirror list operators`: the text and JSON of each listing on a catalog written here, bad input as one
 line, and an unreachable catalog (fake skopeo) as exit code 4."""
 
-import json
 
 import pytest
 

@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 from datetime import date
-from pathlib import Path
 
 import pytest
 
