@@ -687,15 +687,27 @@ def replace_section(path: Path, heading: str, text: str) -> None:
     path.write_text(updated)
 
 
-def compile_bytecode(variants: List[str]) -> None:
+def variant_trees(variants: List[str]) -> List[Path]:
+    """The skomirror trees that variants name with PYTHONPATH; refused at once (before any seeding) when a
+    variant's PYTHONPATH holds none, which would end every one of its runs in an ImportError."""
+    trees = []
+    for variant in variants:
+        path = split_variant(variant.split())[0].get("PYTHONPATH")
+        if path is None:
+            continue
+        found = [Path(entry) / "skomirror" for entry in path.split(":") if (Path(entry) / "skomirror").is_dir()]
+        if not found:
+            raise SystemExit(f"bench.py: --variant {variant!r}: no skomirror package in PYTHONPATH {path}")
+        trees += found
+    return trees
+
+
+def compile_bytecode(trees: List[Path]) -> None:
     """skomirror's modules compiled once, as pip compiles an installed package: with PYTHONDONTWRITEBYTECODE set
-    (as on the CI machines) every run would otherwise compile each module it imports again. So are those of a
-    variant's PYTHONPATH (another tree of skomirror measured beside this one)."""
-    trees = [PROJECT / "skomirror"] + [Path(entry) / "skomirror" for variant in variants
-                                       for entry in split_variant(variant.split())[0].get("PYTHONPATH", "").split(":")
-                                       if entry and (Path(entry) / "skomirror").is_dir()]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *map(str, trees)], check=True,
-                   stdout=subprocess.DEVNULL)
+    (as on the CI machines) every run would otherwise compile each module it imports again. So are those of the
+    trees other variants run (another checkout measured beside this one)."""
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(PROJECT / "skomirror"), *map(str, trees)],
+                   check=True, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -729,7 +741,7 @@ def main() -> None:
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
     args = parser.parse_args()
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
-    compile_bytecode(getattr(args, "variant", []))
+    compile_bytecode(variant_trees(getattr(args, "variant", [])))
     if args.benchmark == "plan-scale":
         print(plan_scale_markdown(bench_plan_scale([int(v) for v in args.images.split(",")]), command))
         return

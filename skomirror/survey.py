@@ -40,7 +40,8 @@ class Surveyor:
 
     def _destination_digest(self, image: PlannedImage, log: Path) -> Optional[str]:
         tags = self.destination_tags
-        if tags is not None and tags.lacks(image.destination_spec, lambda line: note(log, line)):
+        if tags is not None and tags.lacks(image.destination_repository, image.destination_spec,
+                                           lambda line: note(log, line)):
             note(log, f"inspect destination {image.destination}: not in its repository's tag list, absent")
             return None
         return self.target.current_digest(image, self.runner, log, self.retry)

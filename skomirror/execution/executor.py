@@ -109,7 +109,7 @@ class Executor:
         if self.target.store is None:  # a registry: its tag lists stand until copies start (see copy_all)
             if self.destination_tags is None:
                 self.destination_tags = DestinationTags(self.runner.client)
-            self.destination_tags.expect(record.image.destination_spec for record in records if record.survey is None)
+            self.destination_tags.expect(r.image.destination_repository for r in records if r.survey is None)
 
         def work(record: ImageRecord) -> None:
             if record.survey is None:

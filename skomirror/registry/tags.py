@@ -135,15 +135,18 @@ class DestinationTags:
         self.tags = RepositoryTags(client, on_destination=True, looked_for="destination tag", absent="absent")
         self._counts: Dict[str, int] = {}
 
-    def expect(self, destinations: Iterable[str]) -> None:
-        """The destinations (docker://... specs) the survey will ask about; counted per repository."""
-        for spec in destinations:
-            repository = ImageRef.parse(spec).repository
+    def expect(self, repositories: Iterable[str]) -> None:
+        """The destination repository (PlannedImage.destination_repository) of each image the survey will ask
+        about, counted."""
+        for repository in repositories:
             self._counts[repository] = self._counts.get(repository, 0) + 1
 
-    def lacks(self, destination: str, note: Note) -> bool:
-        """Whether the destination surely has nothing under this spec's tag (always False for a digest)."""
+    def lacks(self, repository: str, destination: str, note: Note) -> bool:
+        """Whether `destination` (a docker:// spec into `repository`) surely has nothing under its tag; always
+        False for a digest, and without a request for a repository few images go to."""
+        if self._counts.get(repository, 0) < LISTED_FROM:
+            return False
         reference = ImageRef.parse(destination)
-        if reference.digest or not reference.tag or self._counts.get(reference.repository, 0) < LISTED_FROM:
+        if reference.digest or not reference.tag:
             return False
         return self.tags.lacks(reference.registry, reference.path, reference.tag, note)

@@ -235,7 +235,7 @@ class ChildProcesses:
                 if current != counter:
                     with self._lock:
                         if process in self._progress:
-                            self._progress[process] = (current, now, counters["rchar"] if counters else None)
+                            self._progress[process] = (current, now, counters["rchar"])  # _moved: it is there
                 elif now - since > self.stall_timeout:
                     with self._lock:  # not once run() has let it go: nothing would take it out of _stalled
                         stalled = process in self._progress and process not in self._stalled
