@@ -19,12 +19,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional, TextIO
+from typing import TYPE_CHECKING, Callable, List, Optional, TextIO
 
 from skomirror.records import Status
 from skomirror.status import (CATALOGS, CHECKING, DELETING, MIRRORING, UNPACKING, VERIFYING, InFlight, Snapshot,
                               fitted, format_bytes, format_duration, lines_below, plain, plural)
-from skomirror.terminal import TerminalLines
+
+if TYPE_CHECKING:  # tqdm (and the importlib.metadata it reads its version with) only where a terminal shows the bar
+    from skomirror.terminal import TerminalLines
 
 __all__ = ["CATALOGS", "CHECKING", "DELETING", "MIRRORING", "UNPACKING", "VERIFYING", "Counts", "InFlight",
            "LEVELS", "Progress", "format_bytes", "format_duration", "plural"]
@@ -72,7 +74,10 @@ class Progress:
         self.level = "debug" if level == "trace" else level
         self.smoothing = smoothing  # weight of the newest rate in the smoothed rate
         self._screen = threading.RLock()  # what is drawn: a line printed, a redraw, the end of a phase
-        self._lines = TerminalLines(self.stream, columns) if self.interactive else None
+        self._lines: Optional["TerminalLines"] = None
+        if self.interactive:
+            from skomirror.terminal import TerminalLines
+            self._lines = TerminalLines(self.stream, columns)
         self._lock = threading.Lock()  # the counts
         self._ticker: Optional[threading.Thread] = None
         self._wake = threading.Event()

@@ -18,6 +18,9 @@ NOT_FOR_ADDITIONAL_IMAGES = ("skomirror.release.payload", "skomirror.release.sel
                              "skomirror.helm.charts", "skomirror.helm.choose", "skomirror.helm.images",
                              "skomirror.collectors.helm", "skomirror.delete", "skomirror.airgap",
                              "skomirror.commands.merge_reading")
+# The bar is drawn by tqdm only on a terminal; without one (these probes' stderr is a pipe), tqdm and the
+# importlib.metadata it reads its own version with stay out.
+NOT_WITHOUT_A_TERMINAL = ("tqdm", "skomirror.terminal")
 
 PROBE = textwrap.dedent("""
     import atexit, json, sys
@@ -52,11 +55,12 @@ def test_a_dry_run_of_additional_images_imports_no_release_operator_helm_or_dele
                                    f"docker://127.0.0.1:{port}/mirror"], tmp_path)
     assert "skomirror.collectors.additional" in modules and "skomirror.workflows.mirror_to_mirror" in modules
     assert "skomirror.plan" in modules  # the run got as far as its plan
-    assert loaded(modules, NOT_FOR_ADDITIONAL_IMAGES) == []
+    assert loaded(modules, NOT_FOR_ADDITIONAL_IMAGES + NOT_WITHOUT_A_TERMINAL) == []
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["version", "--short"]])
 def test_help_and_version_import_no_workflow_or_run(argv, tmp_path):
     modules = modules_imported_by(argv, tmp_path)
     assert "skomirror.cli" in modules
-    assert loaded(modules, NOT_FOR_ADDITIONAL_IMAGES + ("skomirror.run", "skomirror.workflows.mirror_to_mirror")) == []
+    assert loaded(modules, NOT_FOR_ADDITIONAL_IMAGES + NOT_WITHOUT_A_TERMINAL
+                  + ("skomirror.run", "skomirror.workflows.mirror_to_mirror")) == []
