@@ -76,8 +76,8 @@ class Progress:
         self._screen = threading.RLock()  # what is drawn: a line printed, a redraw, the end of a phase
         self._lines: Optional["TerminalLines"] = None
         if self.interactive:
-            from skomirror.terminal import TerminalLines
-            self._lines = TerminalLines(self.stream, columns)
+            from skomirror import terminal
+            self._lines = terminal.TerminalLines(self.stream, columns)
         self._lock = threading.Lock()  # the counts
         self._ticker: Optional[threading.Thread] = None
         self._wake = threading.Event()
