@@ -210,9 +210,8 @@ class Executor:
                                                    tag=record)
                 ok = True
                 return pushed
-            except Stopped:
-                if selection is None:  # the run stopped before this attempt's skopeo started: none was made
-                    record.attempts, begun = record.attempts - 1, None
+            except Stopped:  # raised before any skopeo of this attempt started: it was not made
+                record.attempts, begun = record.attempts - 1, None
                 raise
             except SkopeoFailed as failed:
                 if failed.failure.label in (RATE_LIMITED, OVERLOADED):

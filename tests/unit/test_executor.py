@@ -6,12 +6,15 @@ import pytest
 
 from skomirror.endpoints.registry import RegistryEndpoint
 from skomirror.execution.executor import Executor
-from skomirror.records import ImageRecord, Status
+from skomirror.manifests import parse_manifest
+from skomirror.platforms import select
+from skomirror.records import ImageFacts, ImageRecord, Status, Survey
 from skomirror.naming import RegistryDestination
 from skomirror.skopeo.processes import ChildProcesses, tie_prefix
 from skomirror.skopeo.retry import RetryPolicy
 from skomirror.skopeo.runner import SkopeoRunner
 from skomirror.skopeo.command import CopySettings
+from testkit.images import make_index, simple_image
 from tests.unit.conftest import FAKE_SKOPEO, planned
 
 DIGEST = "sha256:" + "c" * 64
@@ -189,3 +192,44 @@ def test_the_survey_hands_every_record_to_then_and_surveys_only_those_not_survey
     assert sorted(map(id, handed)) == sorted(map(id, [first, *rest]))  # each once, the first included
     assert first.survey is surveyed_first and sorted(map(id, done)) == sorted(map(id, rest))
     assert all(record.survey is not None for record in rest)
+
+
+def test_a_run_stopped_before_the_copy_started_counts_no_attempt(fake_process, executor, record):
+    executor.runner.children.stopping.set()
+    executor.copy(record)
+    assert (record.status, record.attempts, record.spans) == (Status.INTERRUPTED, 0, [])
+    assert fake_process.call_count(COPY + [fake_process.any()]) == 0
+
+
+@pytest.fixture
+def sparse_record(record) -> ImageRecord:
+    """An index of three platforms of which two are copied, each by its own skopeo."""
+    index = make_index([simple_image("app", (100,), architecture=arch) for arch in ("amd64", "arm64", "s390x")])
+    selection = select(parse_manifest(index.manifest.data), index.manifest.data, ["linux/amd64", "linux/arm64"],
+                       "src.example/a/b:1")
+    record.survey = Survey(source=ImageFacts(index.digest, {}, {}, selection), source_digest=index.digest)
+    return record
+
+
+@pytest.mark.parametrize("platforms_copied", [0, 1])
+def test_a_copy_of_some_platforms_stopped_counts_an_attempt_only_if_one_of_its_copies_started(
+        fake_process, monkeypatch, executor, sparse_record, platforms_copied):
+    copy_once = executor.runner.copy_once
+
+    def copy_then_stop(*args, **kwargs):  # the stop comes between two platforms' copies
+        try:
+            return copy_once(*args, **kwargs)
+        finally:
+            executor.runner.children.stopping.set()
+
+    fake_process.register(COPY + [fake_process.any()], callback=write_digestfile, occurrences=2)
+    if platforms_copied:
+        monkeypatch.setattr(executor.runner, "copy_once", copy_then_stop)
+    else:
+        executor.runner.children.stopping.set()
+    executor.copy(sparse_record)
+    assert (sparse_record.status, sparse_record.attempts) == (Status.INTERRUPTED, platforms_copied)
+    assert len(sparse_record.spans) == platforms_copied
+    assert fake_process.call_count(COPY + [fake_process.any()]) == platforms_copied
+    if platforms_copied:
+        assert sparse_record.failure.message == "stopped after 1 platform of 2"
