@@ -613,19 +613,22 @@ def compare_markdown(result: dict, command: str) -> str:
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
              "and an empty skopeo blob-info cache. Wall times are whole commands, skomirror's included (Python's "
              "start-up and imports). CPU-seconds are the tool's with every process under it, and the two "
-             "registries'; machine busy is all of the machine's cores over the row's run, other users' work included.",
+             "registries'; machine busy is all of the machine's cores over the row's run, other users' work included; "
+             "stolen is the time the host gave our cores to other guests (steal): a row with much of it ran on a "
+             "slowed machine.",
              "",
              "| tool | wall time (s) | × link limit | pulled through the link (MB) | × unique bytes | images missing "
-             "after | CPU-s: tool and its skopeo | CPU-s: both registries | machine busy |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "after | CPU-s: tool and its skopeo | CPU-s: both registries | machine busy | stolen |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, row in result["rows"].items():
         missing = row.get("missing", "?")
         cpu = row.get("cpu", {})
         registries = cpu.get("source registry", 0) + cpu.get("destination registry", 0)
-        busy = 100 * cpu.get("machine busy", 0) / max(cpu.get("machine capacity", 0), 1e-9)
+        capacity = max(cpu.get("machine capacity", 0), 1e-9)
+        busy, stolen = (100 * cpu.get(part, 0) / capacity for part in ("machine busy", "machine stolen"))
         lines.append(f"| {name} | {row['seconds']:.1f} | {row['seconds'] / limit:.2f} | {row['pulled'] / MB:.0f} | "
                      f"{row['pulled'] / unique:.2f} | {missing} | {cpu.get('tool and its skopeo', 0):.1f} | "
-                     f"{registries:.1f} | {busy:.0f} % |")
+                     f"{registries:.1f} | {busy:.0f} % | {stolen:.0f} % |")
     cold, noop = ours["cold"], ours["noop"]
     lines += ["", f"skomirror, cold run: its own CPU {cold['cpu_self']:.1f} s, its skopeo children's "
                   f"{cold['cpu_children']:.1f} s ({100 * cold['cpu_self'] / max(cold['cpu_children'], 1e-9):.1f} %); "

@@ -154,13 +154,15 @@ def _process_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _machine_busy() -> Tuple[float, float]:
-    """CPU-seconds busy and in all, over every core, since boot (every process on the machine)."""
+def _machine_time() -> Tuple[float, float, float]:
+    """CPU-seconds over every core since boot: busy (every process on the machine), stolen (the hypervisor ran
+    other guests on our cores: steal) and in all. A slowed host shows as steal, which busy leaves out."""
     with open("/proc/stat") as handle:
         values = [int(v) for v in handle.readline().split()[1:]]
     tick = os.sysconf("SC_CLK_TCK")
-    idle = values[3] + values[4]
-    return (sum(values) - idle) / tick, sum(values) / tick
+    total = sum(values[:8])  # user .. steal; guest and guest_nice are inside user and nice already
+    idle, steal = values[3] + values[4], values[7] if len(values) > 7 else 0
+    return (total - idle - steal) / tick, steal / tick, total / tick
 
 
 class CpuAccount:
@@ -172,7 +174,7 @@ class CpuAccount:
         self.pids = pids
         self._start = {name: _process_cpu(pid) for name, pid in pids.items()}
         self._self, self._children = self._own()
-        self._machine = _machine_busy()
+        self._machine = _machine_time()
 
     def _own(self) -> Tuple[float, float]:
         me = self._resource.getrusage(self._resource.RUSAGE_SELF)
@@ -182,7 +184,7 @@ class CpuAccount:
     def split(self, measured: Optional[dict] = None) -> Dict[str, float]:
         """measured: skomirror's own figures, to tell it from its skopeo children; else the tool's CPU is one sum
         (the tool and every process under it, once reaped)."""
-        busy, total = _machine_busy()
+        busy, stolen, total = _machine_time()
         me, children = self._own()
         split = {name: _process_cpu(pid) - self._start[name] for name, pid in self.pids.items()}
         split["WAN emulator and bench"] = me - self._self
@@ -192,7 +194,8 @@ class CpuAccount:
         else:
             split["tool and its skopeo"] = children - self._children
         split["machine busy"] = busy - self._machine[0]
-        split["machine capacity"] = total - self._machine[1]
+        split["machine stolen"] = stolen - self._machine[1]
+        split["machine capacity"] = total - self._machine[2]
         return split
 
 
