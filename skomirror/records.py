@@ -42,6 +42,11 @@ class Failure:
     label: str  # short and stable, from the failure table
     message: str  # what skopeo or the registry said, on one line
 
+    @classmethod
+    def interrupted(cls, message: str = "") -> "Failure":
+        """Stopped by skomirror (Ctrl-C, a signal, a release that failed): one label wherever it is said."""
+        return cls(FailureKind.INTERRUPTED, FailureKind.INTERRUPTED.value, message)
+
     @property
     def retryable(self) -> bool:
         return self.kind in (FailureKind.TRANSIENT, FailureKind.RACE)

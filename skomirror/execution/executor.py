@@ -95,7 +95,7 @@ class Executor:
                                 self.destination_tags)
             record.survey = surveyor.survey(record.image, record.log)
         except Stopped:
-            record.survey = Survey(failure=Failure(FailureKind.INTERRUPTED, "interrupted", ""))
+            record.survey = Survey(failure=Failure.interrupted())
         record.seconds += time.monotonic() - started
         if record.survey.failure:
             record.fail(record.survey.failure)
@@ -240,7 +240,7 @@ class Executor:
             if record.image.kind.group == "release":  # as oc-mirror: an incomplete release stops the run
                 self._stop_queue()
         except Stopped:
-            record.fail(Failure(FailureKind.INTERRUPTED, "interrupted", ""))
+            record.fail(Failure.interrupted())
         finally:
             record.seconds += time.monotonic() - started
 

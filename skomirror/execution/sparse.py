@@ -6,7 +6,7 @@ Nothing of a platform left out is read from the source or written anywhere.
 """
 
 from skomirror.endpoints.contract import Endpoint
-from skomirror.records import Failure, FailureKind, ImageRecord, PlatformSelection
+from skomirror.records import Failure, ImageRecord, PlatformSelection
 from skomirror.skopeo.processes import Stopped
 from skomirror.skopeo.retry import SkopeoFailed
 from skomirror.skopeo.runner import SkopeoRunner
@@ -26,7 +26,6 @@ def copy_some_platforms(record: ImageRecord, selection: PlatformSelection, sourc
         except Stopped:
             if position == 0:  # nothing of this attempt started (Stopped says so to the executor)
                 raise
-            raise SkopeoFailed(Failure(FailureKind.INTERRUPTED, "interrupted",
-                                       f"stopped after {plural(position, 'platform')} of {len(selection.kept)}")) \
-                from None
+            raise SkopeoFailed(Failure.interrupted(f"stopped after {plural(position, 'platform')} of "
+                                                   f"{len(selection.kept)}")) from None
     return target.put_index(image, selection, runner, record.log)

@@ -103,7 +103,7 @@ def error_message(stderr: str) -> str:
 def classify(stderr: str, returncode: Optional[int] = 1, interrupted: bool = False) -> Failure:
     message = error_message(stderr)
     if interrupted:
-        return Failure(FailureKind.INTERRUPTED, "interrupted", message)
+        return Failure.interrupted(message)
     if returncode is not None and returncode < 0 and not message:
         return Failure(FailureKind.TRANSIENT, f"skopeo killed by signal {-returncode}", "")
     primary = _MIRRORS_FAILED.sub("", message)  # the primary location's error decides
