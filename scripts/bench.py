@@ -613,8 +613,8 @@ def compare_markdown(result: dict, command: str) -> str:
              f"unique bytes / {rate(WAN['total_rate'])} = {limit:.1f} s. Every tool gets a fresh destination registry "
              "and an empty skopeo blob-info cache. Wall times are whole commands, skomirror's included (Python's "
              "start-up and imports). CPU-seconds are the tool's with every process under it, and the two "
-             "registries'; machine busy is all of the machine's cores over the row's run, other users' work included; "
-             "stolen is the time the host gave our cores to other guests (steal): a row with much of it ran on a "
+             "registries'; machine busy is all of the machine's cores over the row's run, other users' work included "
+             "(steal not); stolen is the time the host gave our cores to other guests (steal): a row with much of it ran on a "
              "slowed machine.",
              "",
              "| tool | wall time (s) | × link limit | pulled through the link (MB) | × unique bytes | images missing "
