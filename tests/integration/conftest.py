@@ -25,6 +25,8 @@ def pytest_collection_modifyitems(items):
         if Path(str(item.fspath)).is_relative_to(Path(__file__).parent) if hasattr(Path, "is_relative_to") \
                 else str(item.fspath).startswith(str(Path(__file__).parent)):
             item.add_marker(pytest.mark.integration)
+    # the outage tests wait 90 and 45 s: first, so that the other test process works beside them, not after
+    items.sort(key=lambda item: Path(str(item.fspath)) != Path(__file__).parent / "test_outages.py")
 
 
 @pytest.fixture(scope="session", autouse=True)
