@@ -21,12 +21,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
     for item in items:
-        if Path(str(item.fspath)).is_relative_to(Path(__file__).parent) if hasattr(Path, "is_relative_to") \
-                else str(item.fspath).startswith(str(Path(__file__).parent)):
+        if item.path.is_relative_to(here):
             item.add_marker(pytest.mark.integration)
     # the outage tests wait 90 and 45 s: first, so that the other test process works beside them, not after
-    items.sort(key=lambda item: Path(str(item.fspath)) != Path(__file__).parent / "test_outages.py")
+    items.sort(key=lambda item: item.path != here / "test_outages.py")
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -3,10 +3,10 @@
 import hashlib
 import json
 import os
-import random
 from datetime import date
 
 import pytest
+from testkit.images import pseudo_random
 
 from skomirror.airgap import shipments as shipments_module
 from skomirror.airgap.archive import Part
@@ -89,7 +89,8 @@ def test_a_hostile_manifest_is_refused_naming_its_file_and_key(tmp_path, path, v
     assert message.startswith(f"{manifest}: ") and f"key {key!r}" in message and "\n" not in message
 
 
-@pytest.mark.parametrize("content", [random.Random(200).randbytes(200), b"\xff\xfe", b"[1, 2]", b"null", b"[" * 100_000, b""])
+@pytest.mark.parametrize("content", [pytest.param(pseudo_random("no manifest", 200), id="random-200"), b"\xff\xfe",
+                                     b"[1, 2]", b"null", b"[" * 100_000, b""])
 def test_bytes_that_are_no_manifest_are_refused(tmp_path, content):
     manifest = tmp_path / "mirror_shipment_0001.json"
     manifest.write_bytes(content)

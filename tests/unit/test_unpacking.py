@@ -2,12 +2,12 @@
 
 import io
 import os
-import random
 import re
 import tarfile
 from pathlib import Path
 
 import pytest
+from testkit.images import pseudo_random
 
 from skomirror.airgap import unpacking
 from skomirror.airgap.archive import Entry, Part, write_part
@@ -121,7 +121,7 @@ def test_a_member_claiming_more_than_the_part_holds_is_refused(tmp_path):
         check_members(tmp_path, shipment_of(part))
 
 
-@pytest.mark.parametrize("content", [random.Random(3000).randbytes(3000), b"", b"\0" * 100])
+@pytest.mark.parametrize("content", [pytest.param(pseudo_random("no tar", 3000), id="random-3000"), b"", b"\0" * 100])
 def test_random_bytes_are_not_a_tar(tmp_path, content):
     path = tmp_path / "mirror_000001.tar"
     path.write_bytes(content)
