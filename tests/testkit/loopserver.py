@@ -2,7 +2,7 @@
 
 import asyncio
 import threading
-from typing import Optional
+from typing import Optional, Set
 
 
 async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -26,6 +26,20 @@ class LoopServer:
         self._task: Optional[asyncio.Task] = None
         self._thread: Optional[threading.Thread] = None
         self._ready = threading.Event()
+        self._tasks: Set[asyncio.Task] = set()
+
+    def _spawn(self, coroutine) -> asyncio.Task:
+        """A task the server holds until it ends. The loop keeps only weak references to tasks: a pending task
+        reached only through its connection's own objects, a cycle, can be destroyed by the cyclic collector."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @property
+    def running_tasks(self) -> int:
+        """The handlers and relays still running (from the loop's thread's last word: a count, no lock)."""
+        return len(self._tasks)
 
     @property
     def host(self) -> str:
@@ -34,8 +48,12 @@ class LoopServer:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
 
+    def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Each connection's handler as a task the server holds, not only that connection's own objects."""
+        self._spawn(self._handle(reader, writer))
+
     async def _serve(self) -> None:
-        server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
         self.port = server.sockets[0].getsockname()[1]
         self._ready.set()
         async with server:

@@ -81,7 +81,7 @@ class WanProxy(LoopServer):
             except (ConnectionError, OSError):
                 await queue.put((time.monotonic(), b""))
 
-        receiver = asyncio.ensure_future(receive())
+        receiver = self._spawn(receive())
         try:
             while True:
                 due, data = await queue.get()
