@@ -10,9 +10,10 @@ Two rules, from what each copy carries (its blobs and manifests, learned by the 
 A copy whose blobs are unknown runs alone in its repository.
 
 Order: largest first by the bytes still missing at the destination, where a blob counts once
-per copy that needs it, so the carrier of a
-base layer shared by many goes first and the tail is short; one slot is kept for the smallest
-copies so that progress keeps moving.
+per copy that needs it, so the carrier of a base layer shared by many goes first and the tail is
+short; a shared blob stops counting for the others once a copy fetches it, so the carriers of the
+next shared blobs go before the copies that only wait (`weight_order`); one slot is kept for the
+smallest copies so that progress keeps moving.
 
 The choice is pure (`order`, `may_start`, `blocker`, `candidates`, `choose`): it reads what waits
 and what is in flight and says what may start, so it is tested as a table. BlobScheduler only
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field, replace
 from typing import (AbstractSet, Callable, Dict, Generic, Hashable, Iterable, Iterator, List, Mapping, Optional,
                     Protocol, Sequence, Set, Tuple, TypeVar)
 
+from skomirror.execution.weight_order import WeightOrder
 from skomirror.records import Blobs
 
 T = TypeVar("T")
@@ -62,16 +64,20 @@ class Claim:
     small: bool = False  # started in the small lane
 
 
+def missing_blobs(copies: Sequence[Waiting], present: Mapping[str, AbstractSet[str]]) -> List[Dict[str, int]]:
+    """Each copy's blobs its repository at the destination lacks, digest -> size."""
+    return [{digest: size for digest, size in (copy.blobs or {}).items()
+             if digest not in present.get(copy.repository, ())} for copy in copies]
+
+
 def order(copies: Sequence[Waiting], present: Mapping[str, AbstractSet[str]]) -> Tuple[List[int], List[int]]:
-    """Indices of copies by weight (largest first) and by size (smallest first); plan order among equals.
-    Weight: the bytes missing at the destination, a blob counting once per copy that needs it."""
-    missing = [{digest: size for digest, size in (copy.blobs or {}).items()
-                if digest not in present.get(copy.repository, ())} for copy in copies]
-    users = Counter(digest for copy_missing in missing for digest in copy_missing)
-    weight = [sum(size * users[digest] for digest, size in copy_missing.items()) for copy_missing in missing]
-    indices = range(len(copies))
-    return (sorted(indices, key=lambda i: -weight[i]),
-            sorted(indices, key=lambda i: sum((copies[i].blobs or {}).values())))
+    """Indices of copies by weight (largest first, see WeightOrder) and by size (smallest first); plan order
+    among equals."""
+    return list(WeightOrder(range(len(copies)), missing_blobs(copies, present))), smallest_first(copies)
+
+
+def smallest_first(copies: Sequence[Waiting]) -> List[int]:
+    return sorted(range(len(copies)), key=lambda i: sum((copies[i].blobs or {}).values()))
 
 
 def known_in_registry(copies: Iterable[Waiting], present: Mapping[str, AbstractSet[str]]) -> Set[str]:
@@ -188,10 +194,10 @@ class BlobScheduler(Generic[T]):
         # asked once: every pick scans the waiting tasks, and a finished copy wakes every idle worker
         copies = [Waiting(repository(task), blobs(task), frozenset(rewritten(task))) for task in tasks]
         self._waiting: Dict[int, Waiting] = {id(task): copy for task, copy in zip(tasks, copies)}
-        by_weight, by_size = order(copies, present)
+        self._tasks: Dict[int, T] = {id(task): task for task in tasks}
         # the tasks not started yet, in both orders: a task leaves both when it starts, so picks scan only these
-        self._by_weight: Dict[int, T] = {id(tasks[i]): tasks[i] for i in by_weight}
-        self._by_size: Dict[int, T] = {id(tasks[i]): tasks[i] for i in by_size}
+        self._by_weight = WeightOrder([id(task) for task in tasks], missing_blobs(copies, present))
+        self._by_size: Dict[int, T] = {id(tasks[i]): tasks[i] for i in smallest_first(copies)}
         self._ready, self._acquire = ready, acquire
         self._small_lane = small_lane and len(tasks) > 1
         self._small_busy = False
@@ -212,8 +218,8 @@ class BlobScheduler(Generic[T]):
                         running=len(self._running), small_lane_free=self._small_lane and not self._small_busy)
 
     def _pick(self) -> Optional[T]:
-        def waiting(order: Dict[int, T]) -> Iterator[Tuple[T, Waiting]]:
-            return ((task, self._waiting[key]) for key, task in order.items() if key not in self._set_aside)
+        def waiting(keys: Iterable[int]) -> Iterator[Tuple[T, Waiting]]:
+            return ((self._tasks[key], self._waiting[key]) for key in keys if key not in self._set_aside)
 
         flight = self._flight()
 
@@ -223,7 +229,7 @@ class BlobScheduler(Generic[T]):
                 self._set_aside.add(id(task))
                 self._blocked_on.setdefault(reason, []).append(id(task))
 
-        scan = candidates(waiting(self._by_weight), waiting(self._by_size), flight, self._ready, set_aside)
+        scan = candidates(waiting(self._by_weight), waiting(self._by_size.keys()), flight, self._ready, set_aside)
         try:
             for task, claim in scan:
                 slot = self._acquire(task)
@@ -237,11 +243,14 @@ class BlobScheduler(Generic[T]):
         return task
 
     def _start(self, task: T, claim: Claim, slot: Releasable) -> None:
-        del self._by_weight[id(task)], self._by_size[id(task)]
+        self._by_weight.remove(id(task))
+        del self._by_size[id(task)]
         if claim.exclusive:
             self._exclusive[claim.repository] += 1
         else:
             self._fetching.update(claim.fetch)
+            for digest in claim.fetch:
+                self._by_weight.claimed(digest)
             self._linking.setdefault(claim.repository, Counter()).update(claim.link)
         self._small_busy = self._small_busy or claim.small
         self._running[id(task)] = (claim, slot)
@@ -272,6 +281,10 @@ class BlobScheduler(Generic[T]):
                 blobs = self._waiting[id(task)].blobs or {}
                 self._in_registry.update(blobs)
                 self._in_repository.setdefault(claim.repository, set()).update(blobs)
+            else:
+                for digest in claim.fetch:
+                    if self._fetching[digest] <= 0 and digest not in self._in_registry:
+                        self._by_weight.unclaimed(digest)
             for reason in released_by(claim):
                 self._set_aside.difference_update(self._blocked_on.pop(reason, ()))
             self._condition.notify_all()
@@ -280,7 +293,7 @@ class BlobScheduler(Generic[T]):
         """Start nothing more; returns the tasks that never started."""
         with self._condition:
             self._stopped = True
-            never_started = list(self._by_weight.values())
+            never_started = [self._tasks[key] for key in self._by_weight]
             self._by_weight.clear()
             self._by_size.clear()
             self._condition.notify_all()

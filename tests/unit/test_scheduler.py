@@ -78,6 +78,32 @@ def test_the_carrier_of_a_widely_shared_blob_goes_first_then_the_largest():
     assert [s.next()[0] for _ in range(3)] == ["shared-1", "big", "small"]  # base weighs 3 x 20
 
 
+def release_shaped(count=6):
+    """Components in one repository on one shared OS layer and one of three shared middle layers."""
+    middles = [("m0", 12), ("m1", 8), ("m2", 4)]
+    return [(f"c{i}", "release", {"os": 30, middles[i % 3][0]: middles[i % 3][1], f"own{i}": 1})
+            for i in range(count)]
+
+
+def test_the_carriers_of_the_next_shared_blobs_go_before_copies_that_only_wait():
+    s = scheduler_for(release_shaped(), small_lane=False)
+    first = s.next()
+    assert first[0] == "c0"  # the OS layer and the largest middle layer
+    s.finished(first)
+    # c3 shares c0's middle layer, now there: its weight is its own layer. c1 and c2 carry the other two
+    # middle layers, which c4 and c5 wait for: they start first, not after every copy on c0's middle layer
+    assert [s.next()[0] for _ in range(3)] == ["c1", "c2", "c3"]
+
+
+def test_a_shared_blob_whose_fetch_failed_weighs_again():
+    s = scheduler_for(release_shaped(), small_lane=False)
+    s.finished(s.next())
+    c1, c2 = s.next(), s.next()
+    assert (c1[0], c2[0]) == ("c1", "c2")
+    s.finished(c1, succeeded=False)  # nobody has m1 now: c4 carries it, before c3 which waits for nothing
+    assert s.next()[0] == "c4"
+
+
 def test_one_slot_goes_to_the_smallest_copy():
     tasks = [("huge", "r1", {"h": 1000}), ("large", "r2", {"l": 500}), ("tiny", "r3", {"t": 1}),
              ("medium", "r4", {"m": 50})]
