@@ -4,7 +4,7 @@ A copy's weight is the bytes it would pull that the destination lacks, a blob co
 needs it. Once a copy fetches a shared blob, that blob no longer weighs for the others: they cannot fetch it
 and only wait for it. Without this, the copies of a release that share one middle layer all went before the
 carrier of the next middle layer, and the copies needing that one then waited together for it with most
-slots idle (0.8 s of a 24 s run of the benchmark's release set).
+slots idle (0.6 s with two copies in flight, in one 28 s run of the benchmark's release set).
 
 Each change moves only the copies that need the blob, by bisection in a sorted list.
 """
