@@ -62,6 +62,7 @@ class CopyEngine:
     def __init__(self, workspace: Workspace, progress: Progress, runner: SkopeoRunner, parallel_images: int):
         self.workspace, self.progress, self.runner = workspace, progress, runner
         self.parallel_images = parallel_images
+        runner.skopeo.share_cores(parallel_images)
         self.executors: List[Executor] = []
 
     def _executor(self, target: Endpoint, on_done: Callable[[ImageRecord], None],

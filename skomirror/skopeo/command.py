@@ -27,6 +27,19 @@ _VERSION = re.compile(r"version\s+v?(\d+)\.(\d+)(?:\.(\d+))?")
 SYSTEM_POLICY = Path("/etc/containers/policy.json")
 
 
+def go_threads(copies_at_once: int) -> str:
+    """GOMAXPROCS for each skopeo: its share of this process's cores. Go gives every process all of them, so a
+    dozen copies on two cores ran a dozen schedulers and parallel collectors against each other; at one core
+    each, skopeo's CPU on the release benchmark fell by 9-27 % in six rounds (BENCHMARKS.md). Copies keep
+    digests, so a process's own CPU work is hashing (and TLS) what it streams: one core of the benchmark's
+    machine hashes 1.7 GB/s."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 1
+    return str(max(1, cores // max(1, copies_at_once)))
+
+
 def user_policy() -> Path:
     """Where containers/image looks first for the signature policy (then SYSTEM_POLICY)."""
     return Path.home() / ".config" / "containers" / "policy.json"
@@ -138,6 +151,11 @@ class Skopeo:
         self.registries_conf = registries_conf  # CONTAINERS_REGISTRIES_CONF, which skopeo itself ignores
         self.policy = policy
         self.environment: Dict[str, str] = {**GO_COLLECTOR, **os.environ}  # skopeo's, read once
+
+    def share_cores(self, copies_at_once: int) -> None:
+        """Each skopeo gets its share of the cores (go_threads); a GOMAXPROCS the user set is kept."""
+        if "GOMAXPROCS" not in os.environ:
+            self.environment["GOMAXPROCS"] = go_threads(copies_at_once)
 
     @classmethod
     def locate(cls, binary: str = "skopeo", registries_conf: Optional[Path] = None,

@@ -151,6 +151,31 @@ def test_skopeo_runs_with_gogc_400_unless_the_user_set_it(monkeypatch, tmp_path)
     assert Skopeo("/bin/sh", Capabilities((1, 9, 3), frozenset())).environment["GOGC"] == "50"
 
 
+def test_each_skopeo_gets_its_share_of_the_cores_unless_the_user_set_gomaxprocs(monkeypatch, tmp_path):
+    from skomirror.engine import CopyEngine
+    from skomirror.progress import Progress
+    from skomirror.skopeo.processes import ChildProcesses
+    from skomirror.skopeo.retry import RetryPolicy
+    from skomirror.skopeo.runner import SkopeoRunner
+    from skomirror.workspace import Workspace
+
+    monkeypatch.delenv("GOMAXPROCS", raising=False)
+    monkeypatch.setattr(command.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert [command.go_threads(n) for n in (1, 2, 3, 8, 12)] == ["8", "4", "2", "1", "1"]
+
+    def engine_skopeo(parallel_images):
+        shell = Skopeo("/bin/sh", Capabilities((1, 9, 3), frozenset()))
+        runner = SkopeoRunner(shell, ChildProcesses(), CopySettings(), RetryPolicy(retry_times=1, delay=0.001))
+        CopyEngine(Workspace(tmp_path / "ws"), Progress(), runner, parallel_images)
+        return runner
+
+    runner = engine_skopeo(4)  # what a copy's child sees
+    completed = runner.run(["-c", "echo $GOMAXPROCS"], tmp_path / "log", "env", capture_stdout=True)
+    assert completed.stdout == b"2\n"
+    monkeypatch.setenv("GOMAXPROCS", "6")
+    assert engine_skopeo(4).skopeo.environment["GOMAXPROCS"] == "6"
+
+
 def test_a_skopeo_that_does_not_run_is_named_with_what_it_said(tmp_path):
     broken = tmp_path / "skopeo"
     broken.write_text("#!/bin/sh\necho 'cannot load libgpgme.so.11' >&2\nexit 127\n")
