@@ -60,7 +60,10 @@ class WeightOrder:
     def _reweigh(self, digest: str, claimed: bool) -> None:
         if digest not in self._needing or (digest in self._claimed) == claimed:
             return
-        (self._claimed.add if claimed else self._claimed.discard)(digest)
+        if claimed:
+            self._claimed.add(digest)
+        else:
+            self._claimed.discard(digest)
         for key in self._needing[digest]:
             entry = self._entry.get(key)
             if entry is None:  # started already
