@@ -15,7 +15,7 @@ short; a shared blob stops counting for the others once a copy fetches it, so th
 next shared blobs go before the copies that only wait (`weight_order`); one slot is kept for the
 smallest copies so that progress keeps moving.
 
-The choice is pure (`order`, `may_start`, `blocker`, `candidates`, `choose`): it reads what waits
+The choice is pure (`missing_blobs`, `smallest_first`, `may_start`, `blocker`, `candidates`, `choose`): it reads what waits
 and what is in flight and says what may start, so it is tested as a table. BlobScheduler only
 holds that state, applies the claim of what starts, and waits on a condition until something may.
 A copy found waiting is set aside under what it waits for (`blocker`) and asked again only once a
@@ -70,13 +70,9 @@ def missing_blobs(copies: Sequence[Waiting], present: Mapping[str, AbstractSet[s
              if digest not in present.get(copy.repository, ())} for copy in copies]
 
 
-def order(copies: Sequence[Waiting], present: Mapping[str, AbstractSet[str]]) -> Tuple[List[int], List[int]]:
-    """Indices of copies by weight (largest first, see WeightOrder) and by size (smallest first); plan order
-    among equals."""
-    return list(WeightOrder(range(len(copies)), missing_blobs(copies, present))), smallest_first(copies)
-
-
 def smallest_first(copies: Sequence[Waiting]) -> List[int]:
+    """Indices of copies by their blobs' bytes, smallest first (the small lane's order); plan order among equals.
+    The other order, heaviest first, is WeightOrder's."""
     return sorted(range(len(copies)), key=lambda i: sum((copies[i].blobs or {}).values()))
 
 

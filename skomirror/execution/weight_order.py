@@ -21,12 +21,12 @@ class WeightOrder:
         """keys: the copies in plan order (the order among equal weights); missing: each one's blobs the
         destination lacks, digest -> size."""
         users = Counter(digest for blobs in missing for digest in blobs)
-        self._users = users
-        self._missing: Dict[Hashable, Mapping[str, int]] = dict(zip(keys, missing))
+        self._value: Dict[str, int] = {}  # a shared blob -> what it adds to each copy needing it: size x users
         self._needing: Dict[str, List[Hashable]] = {}
         for key, blobs in zip(keys, missing):
-            for digest in blobs:
+            for digest, size in blobs.items():
                 if users[digest] > 1:
+                    self._value[digest] = size * users[digest]
                     self._needing.setdefault(digest, []).append(key)
         self._entry: Dict[Hashable, Entry] = {
             key: (-sum(size * users[digest] for digest, size in blobs.items()), position, key)
@@ -64,12 +64,12 @@ class WeightOrder:
             self._claimed.add(digest)
         else:
             self._claimed.discard(digest)
+        change = self._value[digest] if claimed else -self._value[digest]
         for key in self._needing[digest]:
             entry = self._entry.get(key)
             if entry is None:  # started already
                 continue
-            change = self._missing[key][digest] * self._users[digest]
             del self._sorted[bisect.bisect_left(self._sorted, entry)]
-            moved = (entry[0] + change if claimed else entry[0] - change, entry[1], key)
+            moved = (entry[0] + change, entry[1], key)
             self._entry[key] = moved
             bisect.insort(self._sorted, moved)

@@ -37,7 +37,7 @@ def go_threads(copies_at_once: int) -> str:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):  # not Linux
         cores = os.cpu_count() or 1
-    return str(max(1, cores // max(1, copies_at_once)))
+    return str(max(1, cores // copies_at_once))  # --parallel-images is at least 1
 
 
 def user_policy() -> Path:

@@ -38,7 +38,7 @@ class LoopServer:
 
     @property
     def running_tasks(self) -> int:
-        """The handlers and relays still running (from the loop's thread's last word: a count, no lock)."""
+        """How many handlers and relays are still running: read from another thread, a snapshot."""
         return len(self._tasks)
 
     @property

@@ -5,7 +5,9 @@ import time
 import pytest
 
 from skomirror.execution.limiter import RegistryLimiter
-from skomirror.execution.scheduler import BlobScheduler, Claim, InFlight, Waiting, choose, known_in_registry, order
+from skomirror.execution.scheduler import (BlobScheduler, Claim, InFlight, Waiting, choose, known_in_registry,
+                                          missing_blobs, smallest_first)
+from skomirror.execution.weight_order import WeightOrder
 
 
 def scheduler_for(tasks, **options):
@@ -221,7 +223,8 @@ def choice(copies, present=None, ready=lambda name: True, **flight):
     present = present or {}
     names = [c[0] for c in copies]
     waiting = [Waiting(c[1], c[2], frozenset(c[3]) if len(c) > 3 else frozenset()) for c in copies]
-    by_weight, by_size = order(waiting, present)
+    by_weight = list(WeightOrder(range(len(waiting)), missing_blobs(waiting, present)))
+    by_size = smallest_first(waiting)
     flight.setdefault("in_registry", known_in_registry(waiting, present))
     flight.setdefault("in_repository", present)
     return choose([(names[i], waiting[i]) for i in by_weight], [(names[i], waiting[i]) for i in by_size],
