@@ -742,7 +742,12 @@ def main() -> None:
     rerun.add_argument("--cprofile", type=Path, help="profile the last rerun (every thread) into this pstats file")
     for command in (compare, memory, sweep):
         command.add_argument("--write", action="store_true", help="record the table in BENCHMARKS.md")
+    for command in (compare, sweep, timeline, survey, rerun):
+        command.add_argument("--handshake", action="store_true",
+                             help="a new connection through the WAN emulator costs a round trip, as TCP's does")
     args = parser.parse_args()
+    if getattr(args, "handshake", False):
+        WAN["handshake"] = True
     command = "scripts/bench.py " + " ".join(sys.argv[1:])
     compile_bytecode(variant_trees(getattr(args, "variant", [])))
     if args.benchmark == "plan-scale":

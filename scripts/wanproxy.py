@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the WAN emulator on its own, in front of a registry on 127.0.0.1 (scripts/bench.py uses the same one).
 
-  scripts/wanproxy.py --target 5000 [--rtt-ms 40] [--connection-mbps 10] [--total-mbps 50]
+  scripts/wanproxy.py --target 5000 [--rtt-ms 40] [--connection-mbps 10] [--total-mbps 50] [--handshake]
 
 Prints the port it listens on, then bytes served every 10 s until Ctrl-C.
 """
@@ -24,9 +24,10 @@ def main() -> None:
     parser.add_argument("--rtt-ms", type=float, default=40.0)
     parser.add_argument("--connection-mbps", type=float, default=10.0, help="MB/s per connection (0: no cap)")
     parser.add_argument("--total-mbps", type=float, default=50.0, help="MB/s for all connections (0: no cap)")
+    parser.add_argument("--handshake", action="store_true", help="a new connection costs a round trip, as TCP's")
     args = parser.parse_args()
     proxy = WanProxy(args.target, latency=args.rtt_ms / 2000, connection_rate=args.connection_mbps * MB or None,
-                     total_rate=args.total_mbps * MB or None).start()
+                     total_rate=args.total_mbps * MB or None, handshake=args.handshake).start()
     print(f"listening on {proxy.host}, forwarding to 127.0.0.1:{args.target}", flush=True)
     try:
         while True:

@@ -53,3 +53,25 @@ def test_no_connection_task_is_collected_while_it_relays(source, caplog):
     assert proxy.counters.connections == CLIENTS * REQUESTS
     assert [record.getMessage() for record in caplog.records] == []
     assert left == 0, f"{left} relay tasks still running after every client closed"
+
+
+def test_with_handshake_a_new_connection_costs_one_round_trip_more_and_a_kept_one_does_not(source):
+    """scripts/bench.py --handshake: over loopback a connect ends at once, so without it a client that opens a
+    connection per request (skopeo before containers/image 5.25) pays nothing for it."""
+    latency = 0.1
+
+    def two_requests_on_one_connection() -> list:
+        connection = http.client.HTTPConnection("127.0.0.1", proxy.port, timeout=10)
+        seconds = []
+        for _ in range(2):
+            started = time.monotonic()
+            connection.request("GET", "/v2/")
+            connection.getresponse().read()
+            seconds.append(time.monotonic() - started)
+        connection.close()
+        return seconds
+
+    with WanProxy(source.port, latency=latency, handshake=True) as proxy:
+        first, again = two_requests_on_one_connection()
+    assert first >= 4 * latency  # the handshake's round trip, then the request's
+    assert again < first - latency  # the connection is open: only the request's round trip

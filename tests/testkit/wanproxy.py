@@ -46,9 +46,12 @@ class WanProxy(LoopServer):
     name = "wanproxy"
 
     def __init__(self, target_port: int, target_host: str = "127.0.0.1", latency: float = 0.02,
-                 connection_rate: Optional[float] = 10e6, total_rate: Optional[float] = 50e6):
-        """latency: one-way seconds (RTT/2); rates in bytes per second, None for unlimited."""
+                 connection_rate: Optional[float] = 10e6, total_rate: Optional[float] = 50e6, handshake: bool = False):
+        """latency: one-way seconds (RTT/2); rates in bytes per second, None for unlimited. handshake: a new
+        connection's bytes wait one round trip more, as TCP's handshake makes them wait on a real link (over
+        loopback a client's connect ends at once, so without it a new connection costs nothing)."""
         super().__init__()
+        self.handshake = handshake
         self.target = (target_host, target_port)
         self.latency = latency
         self.connection_rate = connection_rate
@@ -124,6 +127,8 @@ class WanProxy(LoopServer):
         except OSError:
             client_writer.close()
             return
+        if self.handshake:
+            await asyncio.sleep(2 * self.latency)
         up = Pacer(self.connection_rate)
         down = Pacer(self.connection_rate)
         await asyncio.gather(
