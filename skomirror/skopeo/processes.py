@@ -133,16 +133,20 @@ def _until_tied(process: subprocess.Popen, prefix: List[str]) -> None:
         time.sleep(0.0005)
 
 
-def spawn(argv: Sequence[str], **popen_args) -> subprocess.Popen:
+def spawn(argv: Sequence[str], thread_waits: bool = False, **popen_args) -> subprocess.Popen:
     """A child in its own session that Linux kills when the calling thread ends.
 
-    With util-linux, a kill of skomirror in the millisecond between the start and setpriv's request (which the
-    preexec_fn closes with its getppid check) leaves that one child to run to its end.
+    With util-linux, setpriv makes the request once it runs, so spawn returns only then (_until_tied), unless
+    `thread_waits`: the calling thread waits for the child to end (ChildProcesses.run), so it outlives the request
+    anyway (that wait cost 0.2 ms of CPU per child, and held the children's lock). A kill of skomirror in the
+    millisecond between the start and setpriv's request (which the preexec_fn closes with its getppid check)
+    leaves that one child to run to its end.
     """
     prefix = tie_prefix()
     if prefix is not None:  # posix_spawn: close_fds=False is safe, Python opens every descriptor non-inheritable
         process = subprocess.Popen([*prefix, *argv], close_fds=False, **popen_args)
-        _until_tied(process, prefix)
+        if not thread_waits:
+            _until_tied(process, prefix)
         return process
     return subprocess.Popen(list(argv), start_new_session=True,
                             preexec_fn=_DIE_WITH_PARENT() if _DIE_WITH_PARENT else None, **popen_args)
@@ -268,8 +272,8 @@ class ChildProcesses:
                 if self.stopping.is_set():
                     log.write(b"=== not started: the run is stopping\n")
                     raise Stopped()
-                process = spawn(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE if capture_stdout else log,
-                                stderr=log, env=env)
+                process = spawn(command, thread_waits=True, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE if capture_stdout else log, stderr=log, env=env)
                 self._live.add(process)
                 identity = ProcessId.of(process.pid)  # not reaped yet: the pid is still this child's
                 if identity is not None:
