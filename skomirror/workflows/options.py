@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from skomirror.shards import Shard
 
 # Measured in BENCHMARKS.md ("Choosing --parallel-images").
-DEFAULT_PARALLEL_IMAGES = 12
+DEFAULT_PARALLEL_IMAGES = 16
 DEFAULT_STALL_TIMEOUT = 300.0
 DEFAULT_KEEP_LOGS = 5
 # Where releases' extras come from unless told (--graph-data, --graph-base-image, --signature-url).
