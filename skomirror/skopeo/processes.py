@@ -120,16 +120,23 @@ def tie_prefix() -> Optional[List[str]]:
     return _TIE_PREFIX
 
 
-def _until_tied(process: subprocess.Popen, prefix: List[str]) -> None:
-    """Until setpriv has made its request and run the command: the request binds to a thread alive by then."""
-    helpers = {os.path.realpath(prefix[0]), os.path.realpath(prefix[1])}
+def tied(pid: int) -> bool:
+    """Whether a spawned child has made its parent-death request: with util-linux, once setpriv has run the
+    command (its executable is neither setsid nor setpriv any more) or the child has ended; with a preexec_fn,
+    from its start."""
+    prefix = tie_prefix()
+    if prefix is None:
+        return True
+    try:
+        return os.readlink(f"/proc/{pid}/exe") not in {os.path.realpath(prefix[0]), os.path.realpath(prefix[1])}
+    except OSError:  # ended already, or a zombie
+        return True
+
+
+def _until_tied(process: subprocess.Popen) -> None:
+    """Until the child is tied: the request binds to a thread alive by then."""
     deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
-        try:
-            if os.readlink(f"/proc/{process.pid}/exe") not in helpers:
-                return
-        except OSError:  # ended already, or a zombie
-            return
+    while time.monotonic() < deadline and not tied(process.pid):
         time.sleep(0.0005)
 
 
@@ -146,7 +153,7 @@ def spawn(argv: Sequence[str], thread_waits: bool = False, **popen_args) -> subp
     if prefix is not None:  # posix_spawn: close_fds=False is safe, Python opens every descriptor non-inheritable
         process = subprocess.Popen([*prefix, *argv], close_fds=False, **popen_args)
         if not thread_waits:
-            _until_tied(process, prefix)
+            _until_tied(process)
         return process
     return subprocess.Popen(list(argv), start_new_session=True,
                             preexec_fn=_DIE_WITH_PARENT() if _DIE_WITH_PARENT else None, **popen_args)

@@ -120,19 +120,11 @@ def _wait_until(predicate, timeout: float) -> bool:
     return predicate()
 
 
-def _runs_sleep(pid: int) -> bool:
-    import os
-    try:
-        return os.path.basename(os.readlink(f"/proc/{pid}/exe")) == "sleep"
-    except OSError:
-        return False
-
-
 def test_children_started_by_worker_threads_die_within_2s_of_a_kill_9_of_skomirror(tmp_path):
     import os
     import subprocess
     from pathlib import Path
-    from skomirror.skopeo.processes import ProcessId
+    from skomirror.skopeo.processes import ProcessId, tied
 
     project = Path(__file__).resolve().parents[2]
     parent = subprocess.Popen([sys.executable, "-c", KILLED_PARENT, str(tmp_path / "log")], stdout=subprocess.PIPE,
@@ -142,7 +134,7 @@ def test_children_started_by_worker_threads_die_within_2s_of_a_kill_9_of_skomirr
         ids = [ProcessId(*map(int, word.split(":"))) for word in line.split()]
         assert len(ids) == 3 and all(i.running() for i in ids)
         # reported at their start; setpriv makes the parent-death request just after, as it runs the command
-        assert _wait_until(lambda: all(_runs_sleep(i.pid) for i in ids), 2.0)
+        assert _wait_until(lambda: all(tied(i.pid) for i in ids), 2.0)
         parent.kill()
         parent.wait()
         assert _wait_until(lambda: not any(i.running() for i in ids), 2.0), [i for i in ids if i.running()]
